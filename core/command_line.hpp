@@ -1,0 +1,23 @@
+#pragma once
+// cxxopts glue shared by the subcommands.
+#include <string>
+#include <vector>
+
+#include <cxxopts.hpp>
+
+#include "omni/error.hpp"
+
+namespace omni::host {
+
+// Parses `arguments` (without the program and subcommand words). Unknown options and
+// malformed values become omni::UsageError with cxxopts' message.
+cxxopts::ParseResult parse_arguments(cxxopts::Options& options,
+                                     const std::vector<std::string>& arguments);
+
+// Thrown for a bad command line; main() prints it with a hint to use --help.
+class UsageError : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace omni::host

@@ -1,0 +1,68 @@
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "command_line.hpp"
+#include "commands.hpp"
+#include "omni/plugin_loader.hpp"
+#include "plugin_search.hpp"
+
+namespace omni::host {
+
+int plugins_command(const std::vector<std::string>& arguments) {
+  cxxopts::Options options("omnihost plugins",
+                           "List every plugin file found, what it registered, and why any "
+                           "file was rejected.");
+  options.add_options()
+      ("plugin-path", "extra plugin folder, searched first (repeatable)",
+       cxxopts::value<std::vector<std::string>>())
+      ("h,help", "show this help");
+  cxxopts::ParseResult parsed = parse_arguments(options, arguments);
+  if (parsed.count("help")) {
+    std::cout << options.help();
+    return 0;
+  }
+  if (!parsed.unmatched().empty()) {
+    throw UsageError(fmt::format("plugins: unexpected argument '{}'", parsed.unmatched()[0]));
+  }
+  std::vector<std::filesystem::path> extra;
+  if (parsed.count("plugin-path")) {
+    for (const auto& path : parsed["plugin-path"].as<std::vector<std::string>>()) {
+      extra.emplace_back(path);
+    }
+  }
+  Registry registry;
+  PluginLoader loader(registry);
+  PluginReport report = loader.load_directories(plugin_search_path(extra, {}));
+
+  std::cout << "search path (first wins):\n";
+  for (const auto& directory : report.directories) {
+    std::error_code status;
+    std::cout << fmt::format("  {}{}\n", directory.string(),
+                             std::filesystem::is_directory(directory, status) ? ""
+                                                                              : "  (missing)");
+  }
+  std::cout << fmt::format("host build: {}\n", describe_fingerprint(sdk_fingerprint()));
+  std::cout << fmt::format("loaded ({}):\n", report.loaded.size());
+  for (const LoadedPlugin& plugin : report.loaded) {
+    std::cout << fmt::format("  {} {}  {}\n", plugin.name, plugin.version, plugin.file.string());
+    for (const ComponentEntry& component : plugin.components) {
+      std::cout << fmt::format("    {:<16} {:<22} {}\n", kind_name(component.kind),
+                               component.name, component.summary);
+    }
+  }
+  if (!report.shadowed.empty()) {
+    std::cout << fmt::format("shadowed ({}):\n", report.shadowed.size());
+    for (const ShadowedPlugin& shadowed : report.shadowed) {
+      std::cout << fmt::format("  {}  (same plugin already loaded from {})\n",
+                               shadowed.file.string(), shadowed.loaded_from.string());
+    }
+  }
+  std::cout << fmt::format("rejected ({}):\n", report.rejected.size());
+  for (const RejectedPlugin& rejected : report.rejected) {
+    std::cout << fmt::format("  {}: {}\n", rejected.file.string(), rejected.reason);
+  }
+  return 0;
+}
+
+}  // namespace omni::host

@@ -1,0 +1,95 @@
+#include <iostream>
+#include <thread>
+
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+
+#include "command_line.hpp"
+#include "commands.hpp"
+#include "host_config.hpp"
+#include "omni/trainer.hpp"
+#include "stop_signal.hpp"
+
+namespace omni::host {
+namespace {
+
+std::vector<Stage> stages_for(const std::string& mode) {
+  if (mode == "cache") return {Stage::cache};
+  if (mode == "fit") return {Stage::fit};
+  if (mode == "predict") return {Stage::predict};
+  if (mode == "all") return {Stage::cache, Stage::fit, Stage::predict};
+  throw UsageError(fmt::format("run: unknown mode '{}'; expected cache, fit, predict or all", mode));
+}
+
+}  // namespace
+
+int run_command(const std::vector<std::string>& arguments) {
+  cxxopts::Options options("omnihost run", "Run a job described by a YAML config.");
+  options.add_options()
+      ("config", "the YAML config file", cxxopts::value<std::string>())
+      ("mode", "cache, fit, predict or all (default: the config's `mode`, else all)",
+       cxxopts::value<std::string>())
+      ("set", "override a key: key.path=value (repeatable)",
+       cxxopts::value<std::vector<std::string>>())
+      ("resume", "resume fit from a checkpoint folder, or `latest`",
+       cxxopts::value<std::string>())
+      ("threads", "CPU threads for LibTorch (default: the config's `threads`, else one per core)",
+       cxxopts::value<int>())
+      ("plugin-path", "extra plugin folder, searched first (repeatable)",
+       cxxopts::value<std::vector<std::string>>())
+      ("h,help", "show this help");
+  options.parse_positional({"config"});
+  options.positional_help("CONFIG");
+  cxxopts::ParseResult parsed = parse_arguments(options, arguments);
+  if (parsed.count("help")) {
+    std::cout << options.help();
+    return 0;
+  }
+  if (!parsed.count("config")) throw UsageError("run: missing the CONFIG argument");
+  // Check the mode before reading anything, so a typo fails fast.
+  if (parsed.count("mode")) stages_for(parsed["mode"].as<std::string>());
+
+  JobRequest request;
+  request.config_file = parsed["config"].as<std::string>();
+  if (parsed.count("set")) request.overrides = parsed["set"].as<std::vector<std::string>>();
+  if (parsed.count("plugin-path")) {
+    for (const auto& path : parsed["plugin-path"].as<std::vector<std::string>>()) {
+      request.plugin_paths.emplace_back(path);
+    }
+  }
+  Registry registry;
+  PreparedJob job = prepare_job(request, registry);
+
+  const std::string mode = parsed.count("mode") ? parsed["mode"].as<std::string>()
+                                                : job.mode.value_or("all");
+  int threads = parsed.count("threads") ? parsed["threads"].as<int>() : job.threads;
+  if (threads < 0) throw UsageError("run: --threads must be 0 (one per core) or positive");
+  // LibTorch here starts with a single intra-op thread; use the machine unless told otherwise.
+  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(threads);
+
+  StageContext context;
+  context.components = &registry;
+  context.resume = parsed.count("resume") ? std::optional(parsed["resume"].as<std::string>())
+                                          : job.resume;
+  context.stop_requested = &install_stop_signal_handlers();
+
+  const TrainerFactory& factory = registry.trainer(job.trainer);
+  std::unique_ptr<Trainer> trainer = factory.create(job.document.root(), registry);
+  for (Stage stage : stages_for(mode)) {
+    std::cerr << fmt::format("omnihost: {} stage ({} trainer, {} threads)\n", stage_name(stage),
+                             job.trainer, threads);
+    switch (stage) {
+      case Stage::cache: trainer->cache(context); break;
+      case Stage::fit: trainer->fit(context); break;
+      case Stage::predict: trainer->predict(context); break;
+    }
+    if (context.stop_requested->load()) {
+      std::cerr << "omnihost: stopped by signal after saving state\n";
+      return exit_interrupted;
+    }
+  }
+  return 0;
+}
+
+}  // namespace omni::host

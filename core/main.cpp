@@ -1,0 +1,69 @@
+// omnihost: the plugin host. `omnihost run config.yaml` runs a job; see --help.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <c10/util/Exception.h>
+#include <fmt/format.h>
+
+#include "command_line.hpp"
+#include "commands.hpp"
+#include "omni/error.hpp"
+#include "plugin_command.hpp"
+
+namespace {
+
+constexpr const char* usage_text =
+    "usage: omnihost <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run CONFIG        run a job: cache, fit and predict stages (--mode picks one)\n"
+    "  validate CONFIG   check a config against the host's and the plugins' schemas\n"
+    "  plugins           list plugin files found, what each registered, why any was rejected\n"
+    "  <plugin command>  commands that plugins add (listed by `omnihost plugins`)\n"
+    "\n"
+    "`omnihost <command> --help` describes a command's options.\n";
+
+int dispatch(const std::vector<std::string>& words) {
+  if (words.empty() || words[0] == "--help" || words[0] == "-h" || words[0] == "help") {
+    std::cout << usage_text;
+    return words.empty() ? omni::host::exit_usage : 0;
+  }
+  if (words[0] == "--version") {
+    std::cout << "omnihost " << OMNI_VERSION << "\n";
+    return 0;
+  }
+  const std::vector<std::string> rest(words.begin() + 1, words.end());
+  if (words[0] == "run") return omni::host::run_command(rest);
+  if (words[0] == "validate") return omni::host::validate_command(rest);
+  if (words[0] == "plugins") return omni::host::plugins_command(rest);
+  return omni::host::plugin_command(words);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> words(argv + 1, argv + argc);
+  try {
+    return dispatch(words);
+  } catch (const omni::host::UsageError& error) {
+    std::cerr << "omnihost: " << error.what() << "\n(see `omnihost --help`)\n";
+    return omni::host::exit_usage;
+  } catch (const omni::ConfigError& error) {
+    std::cerr << error.what() << "\n";
+    return omni::host::exit_usage;
+  } catch (const omni::Error& error) {
+    std::cerr << "omnihost: error: " << error.what() << "\n";
+    return omni::host::exit_failure;
+  } catch (const c10::Error& error) {
+    // LibTorch errors carry a C++ backtrace in what(); users get the message only.
+    std::cerr << "omnihost: error: " << error.what_without_backtrace() << "\n";
+    return omni::host::exit_failure;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "omnihost: error: out of memory\n";
+    return omni::host::exit_failure;
+  } catch (const std::exception& error) {
+    std::cerr << "omnihost: internal error: " << error.what() << "\n";
+    return omni::host::exit_failure;
+  }
+}

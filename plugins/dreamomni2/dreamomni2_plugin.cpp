@@ -1,0 +1,19 @@
+// The dreamomni2 plugin module: registers the DreamOmni2 trainer, built on the flux_kontext
+// shared library.
+#include "dreamomni2_trainer.hpp"
+#include "flux_kontext/registration.hpp"
+#include "omni/plugin_api.hpp"
+
+namespace {
+
+void register_dreamomni2(omni::Registrar& registrar) {
+  registrar.add_trainer(flux_kontext::make_trainer_factory(
+      "DreamOmni2", "multi-reference editing LoRA on FLUX.1 Kontext (offset position ids)",
+      [](flux_kontext::TrainerConfig config) {
+        return std::make_unique<dreamomni2::DreamOmni2Trainer>(std::move(config));
+      }));
+}
+
+}  // namespace
+
+OMNI_PLUGIN("dreamomni2", "0.1.0", register_dreamomni2)

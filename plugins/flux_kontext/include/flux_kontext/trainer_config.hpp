@@ -1,0 +1,164 @@
+#pragma once
+// The schema of a FluxKontext (and DreamOmni2) config: every section the trainer owns, with
+// the key names of the upstream Python tool so its users' configs carry over.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "flux_kontext/export.hpp"
+#include "omni/config.hpp"
+
+namespace flux_kontext {
+
+// Where each model component runs; unset entries fall back to the stage's default device.
+struct DeviceMap {
+  std::optional<std::string> vae, vae_encoder, text_encoder, text_encoder_2, dit,
+      prompt_enhancer;
+};
+
+struct LoraConfig {
+  int r = 16;
+  double lora_alpha = 16;
+  std::string init_lora_weights = "gaussian";  // gaussian | normal | zero
+  std::vector<std::string> target_modules{"to_k", "to_q", "to_v", "to_out.0"};
+  double lora_dropout = 0.0;
+  std::optional<std::string> pretrained_weight;
+  std::string adapter_name = "default";
+};
+
+struct BaseLora {
+  std::string path;
+  double scale = 1.0;
+  bool fuse = false;
+};
+
+struct ModelConfig {
+  std::string pretrained_model_name_or_path;
+  std::optional<std::string> revision;
+  std::optional<std::string> vae_path, text_encoder_path, text_encoder_2_path;
+  bool quantize = false;
+  bool use_vlm_prompt_enhancer = false;
+  std::string prompt_enhancer = "qwen2_5_vl";  // registry name of the enhancer
+  LoraConfig lora;
+  std::vector<BaseLora> base_loras;
+};
+
+struct ProcessorConfig {
+  std::string process_type = "center_crop";  // resize | center_padding | right_padding | ...
+  std::string resize_mode = "bilinear";
+  std::optional<std::vector<int>> target_size;                 // [H, W]
+  std::optional<std::vector<std::vector<int>>> controls_size;  // [[H, W], ...]
+  std::optional<long> target_pixels;
+  std::vector<long> controls_pixels;
+  std::vector<long> multi_resolutions;  // pixel budgets
+  double max_aspect_ratio = 3.0;
+  bool resize_controls_mask_to_image = false;
+};
+
+struct DataConfig {
+  std::vector<std::string> dataset_path;  // folders or CSV / JSONL manifests
+  double caption_dropout_rate = 0.0;
+  double prompt_image_dropout_rate = 0.0;
+  bool use_edit_mask = false;
+  std::vector<int> selected_control_indexes;
+  ProcessorConfig processor;
+  int batch_size = 1;
+  int num_workers = 1;
+  bool shuffle = true;
+};
+
+struct ValidationSample {
+  std::string prompt;
+  std::vector<std::string> images;
+  std::optional<std::vector<std::vector<int>>> controls_size;
+  std::optional<int> height, width;
+  std::optional<std::string> negative_prompt;
+  std::optional<double> guidance_scale;
+  int num_inference_steps = 20;
+};
+
+struct ValidationConfig {
+  bool enabled = false;
+  int steps = 100;
+  int max_samples = 4;
+  long seed = 42;
+  std::optional<DataConfig> dataset;
+  std::vector<ValidationSample> samples;
+};
+
+struct LoggingConfig {
+  std::string output_dir = "./output";
+  std::string report_to = "tensorboard";  // tensorboard | none
+  std::optional<std::string> tracker_project_name;
+  std::vector<std::string> tags;
+  std::optional<std::string> notes;
+};
+
+struct OptimizerConfig {
+  std::string name = "AdamW";  // AdamW | Prodigy | Adafactor
+  double lr = 1e-4;
+  std::vector<double> betas{0.9, 0.999};
+  double weight_decay = 0.01;
+  double eps = 1e-8;
+  // Prodigy
+  bool use_bias_correction = false;
+  bool safeguard_warmup = false;
+  double d_coef = 1.0;
+};
+
+struct LrSchedulerConfig {
+  std::string scheduler_type = "constant";
+  int warmup_steps = 0;
+  double num_cycles = 0.5;
+  double power = 1.0;
+};
+
+struct LossConfig {
+  std::string kind = "mse";  // mse | mask_edit | attention_mask_mse
+  double foreground_weight = 2.0;
+  double background_weight = 1.0;
+  double eps = 1e-12;
+  std::string reduction = "mean";
+};
+
+struct TrainConfig {
+  int gradient_accumulation_steps = 4;
+  long max_train_steps = 1000;
+  long checkpointing_steps = 500;
+  std::optional<int> keep_last_n;  // upstream: checkpoints_total_limit
+  double max_grad_norm = 1.0;
+  std::string mixed_precision = "bf16";  // bf16 | fp16 | no
+  bool gradient_checkpointing = true;
+  bool low_memory = false;
+  DeviceMap fit_device;
+};
+
+struct CacheConfig {
+  DeviceMap devices;
+  bool use_cache = true;
+  std::string cache_dir = "./cache/";
+  std::vector<std::string> prompt_empty_drop_keys{"prompt_embeds", "pooled_prompt_embeds"};
+};
+
+struct PredictConfig {
+  DeviceMap devices;
+};
+
+struct TrainerConfig {
+  ModelConfig model;
+  DataConfig data;
+  ValidationConfig validation;
+  LoggingConfig logging;
+  OptimizerConfig optimizer;
+  LrSchedulerConfig lr_scheduler;
+  LossConfig loss;
+  TrainConfig train;
+  CacheConfig cache;
+  PredictConfig predict;
+};
+
+// Reads every trainer section of `root` strictly (unknown keys are left for the document's
+// check). Loads nothing. Throws omni::ConfigError.
+FLUX_KONTEXT_API TrainerConfig parse_trainer_config(const omni::ConfigView& root);
+
+}  // namespace flux_kontext

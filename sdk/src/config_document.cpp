@@ -1,0 +1,257 @@
+// ConfigDocument: loading, `--set` overrides, `${a.b}` references and the unknown-key check.
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include <set>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "config_state.hpp"
+#include "omni/config.hpp"
+
+namespace omni {
+namespace {
+
+std::vector<std::string> split_key_path(std::string_view path) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t dot = path.find('.', start);
+    parts.emplace_back(path.substr(start, dot == std::string_view::npos ? dot : dot - start));
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return parts;
+}
+
+std::string join_path(const std::string& parent, std::string_view key) {
+  return parent.empty() ? std::string(key) : parent + "." + std::string(key);
+}
+
+}  // namespace
+
+std::string ConfigDocumentState::location(const YAML::Node& node, const std::string& path,
+                                          const std::string& fallback) const {
+  // A value written by --set has no place in the file: name the override instead.
+  std::string prefix = path;
+  while (true) {
+    auto found = overrides.find(prefix);
+    if (found != overrides.end()) return "--set " + found->second;
+    std::size_t cut = prefix.find_last_of(".[");
+    if (cut == std::string::npos) break;
+    prefix.resize(cut);
+  }
+  if (node.IsDefined() && !node.Mark().is_null()) {
+    return fmt::format("{}:{}:{}", origin, node.Mark().line + 1, node.Mark().column + 1);
+  }
+  return fallback.empty() ? origin : fallback;
+}
+
+ConfigDocument::ConfigDocument(std::shared_ptr<ConfigDocumentState> state)
+    : state_(std::move(state)) {}
+
+ConfigDocument ConfigDocument::from_string(std::string_view yaml, std::string origin) {
+  auto state = std::make_shared<ConfigDocumentState>();
+  state->origin = std::move(origin);
+  try {
+    state->root = YAML::Load(std::string(yaml));
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(fmt::format("{}:{}:{}: YAML syntax error: {}", state->origin,
+                                  e.mark.line + 1, e.mark.column + 1, e.msg));
+  }
+  if (!state->root.IsDefined() || state->root.IsNull()) {
+    throw ConfigError(fmt::format("{}: the config is empty; expected a YAML mapping of sections",
+                                  state->origin));
+  }
+  if (!state->root.IsMap()) {
+    throw ConfigError(fmt::format("{}: expected a YAML mapping of sections at the top level",
+                                  state->origin));
+  }
+  return ConfigDocument(std::move(state));
+}
+
+ConfigDocument ConfigDocument::from_file(const std::filesystem::path& file) {
+  std::error_code error;
+  if (!std::filesystem::exists(file, error)) {
+    throw ConfigError(fmt::format("{}: no such config file", file.string()));
+  }
+  if (std::filesystem::is_directory(file, error)) {
+    throw ConfigError(fmt::format("{}: is a directory, expected a YAML config file",
+                                  file.string()));
+  }
+  std::ifstream stream(file, std::ios::binary);
+  if (!stream) throw ConfigError(fmt::format("{}: cannot open the config file", file.string()));
+  std::ostringstream text;
+  text << stream.rdbuf();
+  return from_string(text.str(), file.string());
+}
+
+void ConfigDocument::apply_override(std::string_view assignment) {
+  std::size_t equals = assignment.find('=');
+  if (equals == std::string_view::npos || equals == 0) {
+    throw ConfigError(fmt::format("--set {}: expected key.path=value", assignment));
+  }
+  std::string key_path(assignment.substr(0, equals));
+  std::string value_text(assignment.substr(equals + 1));
+  std::vector<std::string> parts = split_key_path(key_path);
+  for (const std::string& part : parts) {
+    if (part.empty()) {
+      throw ConfigError(fmt::format("--set {}: empty key in '{}'", assignment, key_path));
+    }
+  }
+  YAML::Node value;
+  try {
+    value = YAML::Load(value_text);
+  } catch (const YAML::Exception&) {
+    value = YAML::Node(value_text);  // not YAML: keep the text as a plain string
+  }
+  if (!value.IsDefined()) value = YAML::Node(YAML::NodeType::Null);
+
+  YAML::Node current = state_->root;
+  std::string walked;
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    walked = join_path(walked, parts[i]);
+    YAML::Node next = current[parts[i]];
+    if (!next.IsDefined() || next.IsNull()) {
+      next = YAML::Node(YAML::NodeType::Map);
+      current[parts[i]] = next;
+      next = current[parts[i]];
+    } else if (!next.IsMap()) {
+      throw ConfigError(fmt::format("--set {}: '{}' is not a mapping, cannot set '{}' inside it",
+                                    assignment, walked, parts[i + 1]));
+    }
+    current = next;
+  }
+  current[parts.back()] = value;
+  state_->overrides[key_path] = std::string(assignment);
+}
+
+void ConfigDocument::resolve_references() {
+  auto& state = *state_;
+  // Resolves the text of one scalar; `active` holds the paths being resolved (cycles).
+  std::function<std::string(const std::string&, const std::string&, std::vector<std::string>&)>
+      expand;
+  std::function<YAML::Node(const std::string&)> find = [&](const std::string& path) {
+    YAML::Node node = state.root;
+    for (const std::string& part : split_key_path(path)) {
+      if (!node.IsMap()) return YAML::Node();
+      const YAML::Node& constant = node;
+      YAML::Node next = constant[part];
+      if (!next.IsDefined()) return YAML::Node();
+      node = next;
+    }
+    return node;
+  };
+  expand = [&](const std::string& text, const std::string& where,
+               std::vector<std::string>& active) -> std::string {
+    std::string out;
+    std::size_t position = 0;
+    while (true) {
+      std::size_t open = text.find("${", position);
+      if (open == std::string::npos) {
+        out.append(text, position, std::string::npos);
+        return out;
+      }
+      std::size_t close = text.find('}', open + 2);
+      if (close == std::string::npos) {
+        throw ConfigError(fmt::format("{}: unterminated reference in '{}'", where, text));
+      }
+      out.append(text, position, open - position);
+      std::string target = text.substr(open + 2, close - open - 2);
+      YAML::Node referenced = find(target);
+      if (!referenced.IsDefined() || referenced.IsNull()) {
+        throw ConfigError(fmt::format("{}: reference '${{{}}}' names no key", where, target));
+      }
+      if (!referenced.IsScalar()) {
+        throw ConfigError(
+            fmt::format("{}: reference '${{{}}}' names a mapping or list; expected a single value",
+                        where, target));
+      }
+      for (const std::string& seen : active) {
+        if (seen == target) {
+          throw ConfigError(fmt::format("{}: reference '${{{}}}' refers back to itself", where,
+                                        target));
+        }
+      }
+      active.push_back(target);
+      out += expand(referenced.Scalar(), where, active);
+      active.pop_back();
+      position = close + 1;
+    }
+  };
+  std::function<void(YAML::Node, const std::string&)> walk = [&](YAML::Node node,
+                                                                const std::string& path) {
+    if (node.IsMap()) {
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        walk(it->second, join_path(path, it->first.Scalar()));
+      }
+    } else if (node.IsSequence()) {
+      for (std::size_t i = 0; i < node.size(); ++i) {
+        walk(node[i], fmt::format("{}[{}]", path, i));
+      }
+    } else if (node.IsScalar() && node.Scalar().find("${") != std::string::npos) {
+      std::string where = fmt::format("{}: {}", state.location(node, path, {}), path);
+      std::vector<std::string> active{path};
+      node = expand(node.Scalar(), where, active);
+    }
+  };
+  walk(state.root, "");
+}
+
+void ConfigDocument::set_strict_devices(bool strict) { state_->strict_devices = strict; }
+
+const std::vector<std::string>& ConfigDocument::warnings() const { return state_->warnings; }
+
+ConfigView ConfigDocument::root() const {
+  return ConfigView(state_, state_->root, "");
+}
+
+const std::string& ConfigDocument::origin() const { return state_->origin; }
+
+std::string ConfigDocument::to_yaml() const {
+  YAML::Emitter emitter;
+  emitter << state_->root;
+  return emitter.c_str();
+}
+
+void ConfigDocument::check_unknown_keys() const {
+  const auto& state = *state_;
+  std::vector<std::string> problems;
+  std::function<void(const YAML::Node&, const std::string&)> walk = [&](const YAML::Node& node,
+                                                                       const std::string& path) {
+    if (state.free_form.count(path)) return;
+    if (node.IsSequence()) {
+      for (std::size_t i = 0; i < node.size(); ++i) {
+        walk(node[i], fmt::format("{}[{}]", path, i));
+      }
+      return;
+    }
+    if (!node.IsMap()) return;
+    auto known = state.known_keys.find(path);
+    std::set<std::string> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const std::string key = it->first.Scalar();
+      const std::string key_path = join_path(path, key);
+      const std::string where = state.location(it->first, key_path, {});
+      if (!seen.insert(key).second) {
+        problems.push_back(fmt::format("{}: duplicate key '{}'", where, key_path));
+        continue;
+      }
+      if (known == state.known_keys.end()) {
+        problems.push_back(fmt::format("{}: unknown key '{}'; '{}' takes no keys", where,
+                                       key_path, path));
+      } else if (!known->second.count(key)) {
+        problems.push_back(fmt::format("{}: unknown key '{}'; expected one of: {}", where,
+                                       key_path, fmt::join(known->second, ", ")));
+      } else {
+        walk(it->second, key_path);
+      }
+    }
+  };
+  walk(state.root, "");
+  if (!problems.empty()) throw ConfigError(fmt::format("{}", fmt::join(problems, "\n")));
+}
+
+}  // namespace omni
