@@ -63,7 +63,10 @@ int main(int argc, char** argv) {
     std::cerr << "omnihost: error: out of memory\n";
     return omni::host::exit_failure;
   } catch (const std::exception& error) {
-    std::cerr << "omnihost: internal error: " << error.what() << "\n";
+    // Some LibTorch checks throw plain std::runtime_error; keep the message, drop any trace.
+    std::string message = error.what();
+    message = message.substr(0, message.find("\nException raised from"));
+    std::cerr << "omnihost: error: " << message << "\n";
     return omni::host::exit_failure;
   }
 }

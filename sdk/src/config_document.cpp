@@ -115,14 +115,13 @@ void ConfigDocument::apply_override(std::string_view assignment) {
     walked = join_path(walked, parts[i]);
     YAML::Node next = current[parts[i]];
     if (!next.IsDefined() || next.IsNull()) {
-      next = YAML::Node(YAML::NodeType::Map);
-      current[parts[i]] = next;
-      next = current[parts[i]];
+      current[parts[i]] = YAML::Node(YAML::NodeType::Map);
+      next.reset(current[parts[i]]);
     } else if (!next.IsMap()) {
       throw ConfigError(fmt::format("--set {}: '{}' is not a mapping, cannot set '{}' inside it",
                                     assignment, walked, parts[i + 1]));
     }
-    current = next;
+    current.reset(next);  // rebind: yaml-cpp's operator= would overwrite the parent
   }
   current[parts.back()] = value;
   state_->overrides[key_path] = std::string(assignment);
@@ -140,7 +139,7 @@ void ConfigDocument::resolve_references() {
       const YAML::Node& constant = node;
       YAML::Node next = constant[part];
       if (!next.IsDefined()) return YAML::Node();
-      node = next;
+      node.reset(next);  // rebinds the handle; `node = next` would overwrite the node itself
     }
     return node;
   };

@@ -233,9 +233,7 @@ std::optional<ConfigView> ConfigView::optional_child(std::string_view key) const
 ConfigView ConfigView::child_or_empty(std::string_view key) const {
   if (std::optional<ConfigView> found = optional_child(key)) return *found;
   // An absent section: reads fall back to defaults; errors point at the parent.
-  ConfigView empty(state_, YAML::Node(YAML::NodeType::Map), key_path(key));
-  empty.node_ = YAML::Node(YAML::NodeType::Map);
-  return empty;
+  return ConfigView(state_, YAML::Node(YAML::NodeType::Map), key_path(key));
 }
 
 std::vector<ConfigView> ConfigView::items(std::string_view key) const {

@@ -1,0 +1,141 @@
+// The omnihost executable: bad command lines and configs get a clear message and a non-zero
+// exit, never a crash or a stack trace; good ones run the named trainer's stages.
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "test_support.hpp"
+
+namespace {
+
+using omni::test::quote;
+using omni::test::run_host;
+
+const std::string test_plugins = quote(OMNI_TEST_PLUGIN_DIR);
+
+void check_clean_failure(const omni::test::CommandResult& result, int expected_exit,
+                         const std::string& expected_text) {
+  CAPTURE(result.output);
+  CHECK(result.exit_code == expected_exit);
+  CHECK(result.output.find(expected_text) != std::string::npos);
+  CHECK(result.output.find("Exception raised from") == std::string::npos);  // LibTorch trace
+  CHECK(result.output.find("terminate called") == std::string::npos);
+}
+
+std::string read_file(const std::filesystem::path& file) {
+  std::ifstream stream(file);
+  std::stringstream text;
+  text << stream.rdbuf();
+  return text.str();
+}
+
+std::string recorder_config(const std::filesystem::path& output, const std::string& message) {
+  return "trainer: TestRecorder\ntest:\n  output: " + output.string() + "\n  message: " +
+         message + "\n";
+}
+
+}  // namespace
+
+TEST_SUITE("command_line") {
+  TEST_CASE("usage errors") {
+    check_clean_failure(run_host(""), 2, "usage: omnihost <command>");
+    check_clean_failure(run_host("frobnicate"), 2,
+                        "unknown command 'frobnicate'; known commands: run, validate, plugins");
+    check_clean_failure(run_host("run"), 2, "run: missing the CONFIG argument");
+    check_clean_failure(run_host("run x.yaml --bogus"), 2, "bogus");
+    check_clean_failure(run_host("run x.yaml --bogus"), 2, "does not exist");
+    check_clean_failure(run_host("run x.yaml --mode train"), 2,
+                        "run: unknown mode 'train'; expected cache, fit, predict or all");
+    check_clean_failure(run_host("validate"), 2, "validate: missing the CONFIG argument");
+    CHECK(run_host("--help").exit_code == 0);
+    CHECK(run_host("run --help").output.find("--resume") != std::string::npos);
+  }
+
+  TEST_CASE("bad config files") {
+    omni::test::TempDir dir;
+    check_clean_failure(run_host("run " + quote((dir.path() / "missing.yaml").string())), 2,
+                        "missing.yaml: no such config file");
+    auto empty = dir.write("empty.yaml", "");
+    check_clean_failure(run_host("run " + quote(empty.string())), 2,
+                        "empty.yaml: the config is empty");
+    auto broken = dir.write("broken.yaml", "trainer: [unclosed\n");
+    check_clean_failure(run_host("validate " + quote(broken.string())), 2,
+                        "broken.yaml:2:1: YAML syntax error");
+    auto unknown_trainer = dir.write("unknown.yaml", "trainer: NoSuchTrainer\n");
+    check_clean_failure(run_host("validate " + quote(unknown_trainer.string())), 2,
+                        "unknown.yaml:1:1: trainer: unknown trainer 'NoSuchTrainer'; known "
+                        "trainers: DreamOmni2, FluxKontext");
+    auto typo = dir.write("typo.yaml", recorder_config(dir.path() / "out.txt", "hi") +
+                                           "  devise: cpu\n");
+    check_clean_failure(run_host("validate --plugin-path " + test_plugins + " " +
+                                 quote(typo.string())),
+                        2, "typo.yaml:5:3: unknown key 'test.devise'; expected one of: device, "
+                           "message, output");
+    auto bad_device = dir.write("device.yaml", recorder_config(dir.path() / "out.txt", "hi") +
+                                                   "  device: gpu0\n");
+    check_clean_failure(run_host("run --plugin-path " + test_plugins + " " +
+                                 quote(bad_device.string())),
+                        2, "device.yaml:5:3: test.device: invalid device 'gpu0'");
+  }
+
+  TEST_CASE("run executes the stages of the named trainer") {
+    omni::test::TempDir dir;
+    auto output = dir.path() / "stages.txt";
+    auto config = dir.write("job.yaml", recorder_config(output, "hi"));
+    auto result = run_host("run --plugin-path " + test_plugins + " " + quote(config.string()) +
+                           " --set test.message=overridden --resume latest");
+    CAPTURE(result.output);
+    CHECK(result.exit_code == 0);
+    // The broken test plugins beside the good one are reported, and the run goes on.
+    CHECK(result.output.find("warning: plugin") != std::string::npos);
+    CHECK(read_file(output) ==
+          "cache overridden resume=latest\nfit overridden resume=latest\n"
+          "predict overridden resume=latest\n");
+
+    std::filesystem::remove(output);
+    CHECK(run_host("run --plugin-path " + test_plugins + " " + quote(config.string()) +
+                   " --mode fit")
+              .exit_code == 0);
+    CHECK(read_file(output) == "fit hi resume=none\n");
+  }
+
+  TEST_CASE("failures inside a trainer are reported without a stack trace") {
+    omni::test::TempDir dir;
+    auto torch_error = dir.write("torch.yaml", recorder_config(dir.path() / "o", "torch-error"));
+    check_clean_failure(run_host("run --plugin-path " + test_plugins + " " +
+                                 quote(torch_error.string())),
+                        1, "omnihost: error: shape '[3]' is invalid for input of size 2");
+    auto omni_error = dir.write("omni.yaml", recorder_config(dir.path() / "o", "omni-error"));
+    check_clean_failure(run_host("run --plugin-path " + test_plugins + " " +
+                                 quote(omni_error.string())),
+                        1, "omnihost: error: the recorder was told to fail");
+  }
+
+  TEST_CASE("plugins lists loaded and rejected plugins") {
+    auto result = run_host("plugins --plugin-path " + test_plugins);
+    CAPTURE(result.output);
+    CHECK(result.exit_code == 0);
+    CHECK(result.output.find("test_good 1.2.3") != std::string::npos);
+    CHECK(result.output.find("TestRecorder") != std::string::npos);
+    CHECK(result.output.find("DreamOmni2") != std::string::npos);
+    CHECK(result.output.find("test_throwing.so: registration failed: the model zoo is closed "
+                             "today") != std::string::npos);
+    CHECK(result.output.find("rejected (7):") != std::string::npos);
+  }
+
+  TEST_CASE("plugin commands are dispatched by their words") {
+    auto result = omni::test::run_shell("OMNI_PLUGIN_PATH=" + test_plugins + " " +
+                                        quote(OMNI_HOST_EXE) + " test hello world");
+    CHECK(result.exit_code == 0);
+    CHECK(result.output == "hello world\n");
+  }
+
+  TEST_CASE("the release notes' example config validates") {
+    auto result = run_host("validate " + quote(std::string(OMNI_SOURCE_DIR) +
+                                               "/configs/dreamomni2_release_example.yaml"));
+    CAPTURE(result.output);
+    CHECK(result.exit_code == 0);
+    CHECK(result.output.find("valid (trainer DreamOmni2)") != std::string::npos);
+  }
+}

@@ -1,0 +1,35 @@
+#pragma once
+// Small helpers shared by the test files.
+#include <filesystem>
+#include <string>
+
+namespace omni::test {
+
+// A fresh temporary folder, removed with its contents when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path write(const std::string& name, const std::string& content) const;
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs a shell command line; never throws on a non-zero exit.
+CommandResult run_shell(const std::string& command);
+
+// Runs the omnihost executable of this build with `arguments` (already shell-quoted).
+CommandResult run_host(const std::string& arguments);
+
+std::string quote(const std::string& text);
+
+}  // namespace omni::test
