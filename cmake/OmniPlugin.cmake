@@ -24,7 +24,14 @@ function(omni_add_plugin name)
     VISIBILITY_INLINES_HIDDEN ON
     LIBRARY_OUTPUT_DIRECTORY "${ARG_OUTPUT_DIR}"
     INSTALL_RPATH "$ORIGIN/../..")
-  if(NOT ARG_NO_INSTALL AND DEFINED OMNI_PLUGIN_INSTALL_DIR)
-    install(TARGETS ${name} LIBRARY DESTINATION "${OMNI_PLUGIN_INSTALL_DIR}")
+  if(NOT ARG_NO_INSTALL)
+    # Out of tree, plugins install where the installed host looks: <prefix>/lib/omnihost/plugins.
+    include(GNUInstallDirs)
+    if(DEFINED OMNI_PLUGIN_INSTALL_DIR)
+      set(destination "${OMNI_PLUGIN_INSTALL_DIR}")
+    else()
+      set(destination "${CMAKE_INSTALL_LIBDIR}/omnihost/plugins")
+    endif()
+    install(TARGETS ${name} LIBRARY DESTINATION "${destination}")
   endif()
 endfunction()

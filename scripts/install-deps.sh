@@ -9,7 +9,7 @@ packages=(
   libtorch-dev libopenblas0-pthread
   libyaml-cpp-dev libfmt-dev libcxxopts-dev doctest-dev
   libpng-dev libturbojpeg0-dev libboost-dev libboost-filesystem-dev
-  nlohmann-json3-dev libsentencepiece-dev
+  nlohmann-json3-dev libsentencepiece-dev libicu-dev
 )
 # Extra packages a caller may ask for (CI adds clang for the fuzzer, debootstrap for the
 # LibTorch 2.x build).
