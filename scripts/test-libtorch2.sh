@@ -43,6 +43,7 @@ chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LAN
     bash scripts/install-deps.sh > /dev/null
     echo "test-libtorch2: $(dpkg-query -W -f="libtorch-dev \${Version}" libtorch-dev), $(g++ --version | head -1)"
     export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+    export CCACHE_BASEDIR=/work/src CCACHE_NOHASHDIR=1
     cmake -S . -B /work/build-libtorch2 -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DOMNI_FIXTURES_DIR=/work/shared/fixtures > /dev/null
     cmake --build /work/build-libtorch2 -j "$(nproc)"

@@ -10,6 +10,8 @@ build_dir=${OMNI_BUILD_DIR:-build}
 # ccache across clean builds; the sloppiness lets it cache translation units that use the
 # precompiled LibTorch header.
 export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}
+# Paths relative to the checkout, so a fresh clone elsewhere reuses the cache.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${OMNI_CMAKE_ARGS:-}
 cmake --build "$build_dir" -j "$(nproc)"

@@ -51,4 +51,11 @@ c10::Device parse_device(std::string_view text, std::string_view what) {
   return c10::Device(std::string(text));
 }
 
+c10::ScalarType parse_dtype(std::string_view text, std::string_view what) {
+  if (text == "fp32" || text == "float32" || text == "float") return c10::kFloat;
+  if (text == "bf16" || text == "bfloat16") return c10::kBFloat16;
+  if (text == "fp16" || text == "float16" || text == "half") return c10::kHalf;
+  throw Error(fmt::format("{}: unknown dtype '{}'; expected fp32, bf16 or fp16", what, text));
+}
+
 }  // namespace omni

@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
 
 #include "omni/export.hpp"
 
@@ -18,5 +19,9 @@ OMNI_API std::string check_device_syntax(std::string_view text);
 
 // Empty when `text` names a device this process can use, otherwise why not.
 OMNI_API std::string check_device(std::string_view text);
+
+// Parses a dtype name: fp32 (float32, float), bf16 (bfloat16), fp16 (float16, half).
+// Throws omni::Error naming `what` otherwise.
+OMNI_API c10::ScalarType parse_dtype(std::string_view text, std::string_view what = "dtype");
 
 }  // namespace omni
