@@ -14,7 +14,7 @@
 
 namespace flux_kontext {
 
-struct ClipTextConfig {
+struct FLUX_KONTEXT_API ClipTextConfig {
   std::int64_t vocab_size = 49408;
   std::int64_t hidden_size = 768;
   std::int64_t intermediate_size = 3072;

@@ -13,7 +13,7 @@
 
 namespace flux_kontext {
 
-struct T5EncoderConfig {
+struct FLUX_KONTEXT_API T5EncoderConfig {
   std::int64_t vocab_size = 32128;
   std::int64_t d_model = 4096;
   std::int64_t d_kv = 64;
