@@ -56,8 +56,8 @@ void write_tiny_text_pipeline(const std::filesystem::path& root) {
   const std::string clip_config = fmt::format(
       R"({{"model_type": "clip_text_model", "vocab_size": {}, "hidden_size": 16,
           "intermediate_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
-          "max_position_embeddings": 77, "hidden_act": "quick_gelu", "eos_token_id": 2}})",
-      sizes.clip_vocab_size);
+          "max_position_embeddings": 77, "hidden_act": "quick_gelu", "eos_token_id": {}}})",
+      sizes.clip_vocab_size, sizes.clip_vocab_size - 1);  // the tiny vocab ends with its EOS
   const std::string t5_config = fmt::format(
       R"({{"model_type": "t5", "vocab_size": {}, "d_model": 16, "d_kv": 4, "d_ff": 32,
           "num_layers": 2, "num_heads": 4, "feed_forward_proj": "gated-gelu"}})",
@@ -68,6 +68,12 @@ void write_tiny_text_pipeline(const std::filesystem::path& root) {
       omni::test::TempDir().write("config.json", t5_config)));
   write_component(root / "text_encoder", clip_config, *clip);
   write_component(root / "text_encoder_2", t5_config, *t5);
+  std::ofstream(root / "model_index.json") << R"({
+    "_class_name": "FluxKontextPipeline",
+    "text_encoder": ["transformers", "CLIPTextModel"],
+    "text_encoder_2": ["transformers", "T5EncoderModel"],
+    "tokenizer": ["transformers", "CLIPTokenizer"],
+    "tokenizer_2": ["transformers", "T5TokenizerFast"]})";
 }
 
 }  // namespace
@@ -194,7 +200,14 @@ TEST_SUITE("text_encoders") {
                                std::filesystem::copy_options::overwrite_existing);
     std::filesystem::copy_file(text_fixtures / "t5_tiny" / "model.safetensors",
                                dir.path() / "model.safetensors");
+    // Each list is sorted and cut at 20 names, so the first names of each side appear.
     CHECK_THROWS_WITH_AS(flux_kontext::load_clip_text_model(dir.path(), at::kFloat, at::kCPU),
-                         doctest::Contains("text_model.final_layer_norm.weight"), omni::Error);
+                         doctest::Contains("36 missing, 22 unexpected"), omni::Error);
+    CHECK_THROWS_WITH_AS(flux_kontext::load_clip_text_model(dir.path(), at::kFloat, at::kCPU),
+                         doctest::Contains("text_model.embeddings.token_embedding.weight"),
+                         omni::Error);
+    CHECK_THROWS_WITH_AS(flux_kontext::load_clip_text_model(dir.path(), at::kFloat, at::kCPU),
+                         doctest::Contains("encoder.block.0.layer.0.SelfAttention.k.weight"),
+                         omni::Error);
   }
 }

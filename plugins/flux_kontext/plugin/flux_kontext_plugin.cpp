@@ -1,15 +1,13 @@
-// The flux_kontext plugin module: registers the FluxKontext trainer from the shared library,
-// and, in builds with the model code, the text encoders and the debug commands.
+// The flux_kontext plugin module: registers the FluxKontext trainer, the CLIP and T5 text
+// encoders and the debug commands from the shared library.
 #include "flux_kontext/registration.hpp"
 #include "omni/plugin_api.hpp"
 
-#if defined(OMNI_MODEL_CODE)
 #include "flux_kontext/debug_flux_forward.hpp"
 #include "flux_kontext/debug_flux_sample.hpp"
 #include "flux_kontext/debug_text_encoder.hpp"
 #include "flux_kontext/debug_vae.hpp"
 #include "flux_kontext/text_encoders.hpp"
-#endif
 
 namespace {
 
@@ -19,14 +17,12 @@ void register_flux_kontext(omni::Registrar& registrar) {
       [](flux_kontext::TrainerConfig config) {
         return std::make_unique<flux_kontext::FluxKontextTrainer>(std::move(config));
       }));
-#if defined(OMNI_MODEL_CODE)
   registrar.add_command(flux_kontext::debug_flux_forward_command());
   registrar.add_command(flux_kontext::debug_flux_sample_command());
   registrar.add_command(flux_kontext::debug_vae_command());
   registrar.add_command(flux_kontext::debug_text_encoder_command());
   registrar.add_text_encoder(flux_kontext::clip_text_encoder_factory());
   registrar.add_text_encoder(flux_kontext::t5_text_encoder_factory());
-#endif
 }
 
 }  // namespace
