@@ -5,6 +5,9 @@ find_package(fmt REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(Boost 1.74 REQUIRED COMPONENTS filesystem)
 find_package(PNG REQUIRED)
+# libturbojpeg ships no CMake package on Debian; pkg-config finds it.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(TURBOJPEG REQUIRED IMPORTED_TARGET libturbojpeg)
 find_package(Threads REQUIRED)
 
 # Debian's TorchConfig puts its flags in TORCH_CXX_FLAGS (for example

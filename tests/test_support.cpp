@@ -1,5 +1,7 @@
 #include "test_support.hpp"
 
+#include <cstdlib>
+
 #include <sys/wait.h>
 
 #include <array>
@@ -18,6 +20,8 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  // OMNI_KEEP_TEST_FILES=1 leaves the folders behind for a look after a failure.
+  if (std::getenv("OMNI_KEEP_TEST_FILES") != nullptr) return;
   std::error_code ignored;
   std::filesystem::remove_all(path_, ignored);
 }

@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include "flux_module_names.hpp"
 #include "omni/error.hpp"
 
 namespace flux_kontext {
@@ -22,41 +23,13 @@ struct Part {
   omni::TensorInfo info;
 };
 
-// BFL name (without prefix and without .weight/.bias/.scale) -> diffusers name, for the
-// tensors that map one to one.
-const std::vector<std::pair<std::regex, std::string>>& direct_renames() {
-  static const std::vector<std::pair<std::regex, std::string>> rules = [] {
-    const std::pair<const char*, const char*> table[] = {
-        {R"(img_in)", "x_embedder"},
-        {R"(txt_in)", "context_embedder"},
-        {R"(time_in\.in_layer)", "time_text_embed.timestep_embedder.linear_1"},
-        {R"(time_in\.out_layer)", "time_text_embed.timestep_embedder.linear_2"},
-        {R"(guidance_in\.in_layer)", "time_text_embed.guidance_embedder.linear_1"},
-        {R"(guidance_in\.out_layer)", "time_text_embed.guidance_embedder.linear_2"},
-        {R"(vector_in\.in_layer)", "time_text_embed.text_embedder.linear_1"},
-        {R"(vector_in\.out_layer)", "time_text_embed.text_embedder.linear_2"},
-        {R"(final_layer\.linear)", "proj_out"},
-        {R"(double_blocks\.(\d+)\.img_mod\.lin)", "transformer_blocks.$1.norm1.linear"},
-        {R"(double_blocks\.(\d+)\.txt_mod\.lin)", "transformer_blocks.$1.norm1_context.linear"},
-        {R"(double_blocks\.(\d+)\.img_attn\.norm\.query_norm)", "transformer_blocks.$1.attn.norm_q"},
-        {R"(double_blocks\.(\d+)\.img_attn\.norm\.key_norm)", "transformer_blocks.$1.attn.norm_k"},
-        {R"(double_blocks\.(\d+)\.txt_attn\.norm\.query_norm)",
-         "transformer_blocks.$1.attn.norm_added_q"},
-        {R"(double_blocks\.(\d+)\.txt_attn\.norm\.key_norm)",
-         "transformer_blocks.$1.attn.norm_added_k"},
-        {R"(double_blocks\.(\d+)\.img_attn\.proj)", "transformer_blocks.$1.attn.to_out.0"},
-        {R"(double_blocks\.(\d+)\.txt_attn\.proj)", "transformer_blocks.$1.attn.to_add_out"},
-        {R"(double_blocks\.(\d+)\.img_mlp\.0)", "transformer_blocks.$1.ff.net.0.proj"},
-        {R"(double_blocks\.(\d+)\.img_mlp\.2)", "transformer_blocks.$1.ff.net.2"},
-        {R"(double_blocks\.(\d+)\.txt_mlp\.0)", "transformer_blocks.$1.ff_context.net.0.proj"},
-        {R"(double_blocks\.(\d+)\.txt_mlp\.2)", "transformer_blocks.$1.ff_context.net.2"},
-        {R"(single_blocks\.(\d+)\.modulation\.lin)", "single_transformer_blocks.$1.norm.linear"},
-        {R"(single_blocks\.(\d+)\.linear2)", "single_transformer_blocks.$1.proj_out"},
-        {R"(single_blocks\.(\d+)\.norm\.query_norm)", "single_transformer_blocks.$1.attn.norm_q"},
-        {R"(single_blocks\.(\d+)\.norm\.key_norm)", "single_transformer_blocks.$1.attn.norm_k"},
-    };
-    std::vector<std::pair<std::regex, std::string>> out;
-    for (const auto& [pattern, replacement] : table) out.emplace_back(pattern, replacement);
+// The one-to-one renames of flux_module_names.hpp, compiled once.
+const std::vector<std::pair<detail::NameTemplate, detail::NameTemplate>>& direct_renames() {
+  static const std::vector<std::pair<detail::NameTemplate, detail::NameTemplate>> rules = [] {
+    std::vector<std::pair<detail::NameTemplate, detail::NameTemplate>> out;
+    for (const detail::RenamedModule& module : detail::renamed_modules()) {
+      out.emplace_back(detail::NameTemplate(module.bfl), detail::NameTemplate(module.diffusers));
+    }
     return out;
   }();
   return rules;
@@ -140,10 +113,25 @@ class BflAsDiffusers final : public omni::TensorSource {
     }
   }
 
+  // Rows of each part of a fused tensor: q, k, v (three equal thirds for the attention's qkv;
+  // in single blocks' linear1, `inner` rows each, the input size, then the MLP's rest).
+  std::vector<std::int64_t> fused_rows(const std::string& full_name, const omni::TensorInfo& info,
+                                       std::size_t parts) const {
+    const std::int64_t total = info.shape.empty() ? 0 : info.shape[0];
+    if (parts == 3) return {total / 3, total / 3, total / 3};
+    std::int64_t dim = info.shape.size() == 2 ? info.shape[1] : 0;
+    if (info.shape.size() == 1) {
+      // linear1.bias: take the inner size from the matching weight.
+      const std::string weight = full_name.substr(0, full_name.size() - 4) + "weight";
+      if (bfl_->contains(weight) && bfl_->info(weight).shape.size() == 2) {
+        dim = bfl_->info(weight).shape[1];
+      }
+    }
+    return {dim, dim, dim, total - 3 * dim};
+  }
+
   void convert(const std::string& full_name, const std::string& name) {
     static const std::regex parameter(R"((.*)\.(weight|bias|scale))");
-    static const std::regex double_qkv(R"(double_blocks\.(\d+)\.(img|txt)_attn\.qkv)");
-    static const std::regex single_linear1(R"(single_blocks\.(\d+)\.linear1)");
     std::smatch match;
     if (!std::regex_match(name, match, parameter)) {
       add(full_name, Part{full_name, 0, -1, false, bfl_->info(full_name)});
@@ -153,42 +141,23 @@ class BflAsDiffusers final : public omni::TensorSource {
     // BFL's RMS norms call their weight "scale".
     const std::string suffix = match[2] == "scale" ? ".weight" : "." + match[2].str();
     const omni::TensorInfo& info = bfl_->info(full_name);
-    if (std::regex_match(module, match, double_qkv)) {
-      const std::string base = "transformer_blocks." + match[1].str() + ".attn.";
-      const bool image = match[2] == "img";
-      const std::int64_t rows = info.shape.empty() ? 0 : info.shape[0] / 3;
-      split(full_name,
-            image ? std::vector<std::string>{base + "to_q", base + "to_k", base + "to_v"}
-                  : std::vector<std::string>{base + "add_q_proj", base + "add_k_proj",
-                                             base + "add_v_proj"},
-            {rows, rows, rows}, suffix);
-      return;
-    }
-    if (std::regex_match(module, match, single_linear1)) {
-      // Output rows: q, k, v (inner each) then the MLP; the input dimension is inner.
-      const std::string base = "single_transformer_blocks." + match[1].str() + ".";
-      std::int64_t dim = info.shape.size() == 2 ? info.shape[1] : 0;
-      if (info.shape.size() == 1) {
-        // linear1.bias: take the inner size from the matching weight.
-        const std::string weight = full_name.substr(0, full_name.size() - 4) + "weight";
-        if (bfl_->contains(weight) && bfl_->info(weight).shape.size() == 2) {
-          dim = bfl_->info(weight).shape[1];
-        }
+    for (const detail::FusedModule& fused : detail::fused_modules()) {
+      const std::optional<std::string> index = detail::NameTemplate(fused.bfl).match(module);
+      if (!index) continue;
+      std::vector<std::string> names;
+      for (const std::string& part : fused.parts) {
+        names.push_back(detail::NameTemplate(part).fill(*index));
       }
-      const std::int64_t total = info.shape.empty() ? 0 : info.shape[0];
-      split(full_name,
-            {base + "attn.to_q", base + "attn.to_k", base + "attn.to_v", base + "proj_mlp"},
-            {dim, dim, dim, total - 3 * dim}, suffix);
+      split(full_name, names, fused_rows(full_name, info, names.size()), suffix);
       return;
     }
-    if (module == "final_layer.adaLN_modulation.1") {
-      add("norm_out.linear" + suffix, Part{full_name, 0, -1, true, info});
+    if (module == detail::kSwappedBflModule) {
+      add(detail::kSwappedDiffusersModule + suffix, Part{full_name, 0, -1, true, info});
       return;
     }
-    for (const auto& [pattern, replacement] : direct_renames()) {
-      if (std::regex_match(module, pattern)) {
-        add(std::regex_replace(module, pattern, replacement) + suffix,
-            Part{full_name, 0, -1, false, info});
+    for (const auto& [bfl, diffusers] : direct_renames()) {
+      if (const std::optional<std::string> index = bfl.match(module)) {
+        add(diffusers.fill(*index) + suffix, Part{full_name, 0, -1, false, info});
         return;
       }
     }

@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include "flux_kontext/kontext_components.hpp"
+#include "kontext_cache_plan.hpp"
 #include "omni/error.hpp"
 
 namespace flux_kontext {
@@ -22,15 +24,31 @@ at::Tensor FluxKontextTrainer::image_ids(const PackedGrid& target,
   return at::cat({grid_position_ids(target, 0.0), control_image_ids(controls)}, 0);
 }
 
-// The stages arrive with the trainer issue; until then a run says so plainly.
-void FluxKontextTrainer::cache(const omni::StageContext&) {
-  throw omni::Error(fmt::format("{}: the cache stage is not implemented yet", name()));
+std::unique_ptr<omni::PromptEnhancer> FluxKontextTrainer::make_prompt_enhancer(
+    const omni::StageContext& context) const {
+  if (!config_.model.use_vlm_prompt_enhancer) return nullptr;
+  if (!context.components) {
+    throw omni::Error(fmt::format("{}: a prompt enhancer is configured but no component "
+                                  "registry was given", name()));
+  }
+  omni::ConfigView options = enhancer_options_ ? *enhancer_options_
+                                               : omni::ConfigDocument::from_string("{}").root();
+  return context.components->make_prompt_enhancer(config_.model.prompt_enhancer, options);
 }
-void FluxKontextTrainer::fit(const omni::StageContext&) {
-  throw omni::Error(fmt::format("{}: the fit stage is not implemented yet", name()));
+
+CachePlan FluxKontextTrainer::prepare_cache(const omni::StageContext& context) {
+  KontextModelPaths paths = resolve_model_paths(config_.model);
+  std::unique_ptr<omni::PromptEnhancer> enhancer = make_prompt_enhancer(context);
+  CachePlan plan = plan_cache(config_, config_.data, paths, enhancer ? enhancer->identity() : "");
+  const DeviceMap& devices = config_.cache.devices;
+  CacheDevices cache_devices;
+  cache_devices.vae = component_device(devices.vae, devices.vae_encoder);
+  cache_devices.clip = component_device(devices.text_encoder);
+  cache_devices.t5 = component_device(devices.text_encoder_2);
+  fill_cache(config_, plan, paths, cache_devices, enhancer.get(), context.stop_requested);
+  return plan;
 }
-void FluxKontextTrainer::predict(const omni::StageContext&) {
-  throw omni::Error(fmt::format("{}: the predict stage is not implemented yet", name()));
-}
+
+void FluxKontextTrainer::cache(const omni::StageContext& context) { prepare_cache(context); }
 
 }  // namespace flux_kontext

@@ -42,7 +42,9 @@ omni::TrainerFactory make_trainer_factory(
     validate_prompt_enhancer(root, config, components);
   };
   factory.create = [make](const omni::ConfigView& root, const omni::ComponentProvider&) {
-    return std::unique_ptr<omni::Trainer>(make(parse_trainer_config(root)));
+    std::unique_ptr<FluxKontextTrainer> trainer = make(parse_trainer_config(root));
+    trainer->set_prompt_enhancer_options(root.child_or_empty("prompt_enhancer"));
+    return std::unique_ptr<omni::Trainer>(std::move(trainer));
   };
   return factory;
 }

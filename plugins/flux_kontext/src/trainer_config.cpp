@@ -1,5 +1,7 @@
 #include "flux_kontext/trainer_config.hpp"
 
+#include <yaml-cpp/yaml.h>
+
 #include <fmt/format.h>
 
 namespace flux_kontext {
@@ -326,6 +328,18 @@ TrainConfig parse_train(const ConfigView& view) {
   train.gradient_checkpointing = view.get<bool>("gradient_checkpointing", true);
   train.low_memory = view.get<bool>("low_memory", false);
   if (auto devices = view.optional_child("fit_device")) train.fit_device = parse_devices(*devices);
+  train.seed = view.get<long>("seed", train.seed);
+  train.guidance = view.get<double>("guidance", train.guidance);
+  train.timestep_sampling =
+      view.get_enum("timestep_sampling", {"uniform", "logit_normal", "sigmoid"}, "uniform");
+  train.logit_mean = view.get<double>("logit_mean", train.logit_mean);
+  train.logit_std = view.get<double>("logit_std", train.logit_std);
+  require_positive(view, "logit_std", train.logit_std);
+  train.sigmoid_scale = view.get<double>("sigmoid_scale", train.sigmoid_scale);
+  require_positive(view, "sigmoid_scale", train.sigmoid_scale);
+  train.shift_timesteps = view.get<bool>("shift_timesteps", false);
+  train.log_every = view.get<long>("log_every", train.log_every);
+  if (train.log_every <= 0) view.fail("log_every", "expected a value > 0");
   return train;
 }
 
@@ -338,6 +352,36 @@ CacheConfig parse_cache(const ConfigView& view) {
   cache.prompt_empty_drop_keys =
       view.get<std::vector<std::string>>("prompt_empty_drop_keys", cache.prompt_empty_drop_keys);
   return cache;
+}
+
+PredictConfig parse_predict(const ConfigView& view) {
+  PredictConfig predict;
+  predict.devices = parse_devices(view.child_or_empty("devices"));
+  for (const ConfigView& item : view.items("samples")) {
+    PredictSample sample;
+    sample.prompt = item.get<std::string>("prompt");
+    sample.images = item.get<std::vector<std::string>>("images");
+    if (sample.images.empty()) item.fail("images", "expected at least one control image");
+    sample.negative_prompt = item.get_optional<std::string>("negative_prompt");
+    sample.height = item.get_optional<int>("height");
+    sample.width = item.get_optional<int>("width");
+    for (const char* key : {"height", "width"}) {
+      std::optional<int> value = item.get_optional<int>(key);
+      if (value && (*value <= 0 || *value % 16 != 0)) item.fail(key, "expected a multiple of 16");
+    }
+    sample.output = item.get_optional<std::string>("output");
+    predict.samples.push_back(sample);
+  }
+  predict.output_dir = view.get_optional<std::string>("output_dir");
+  predict.lora_path = view.get_optional<std::string>("lora_path");
+  predict.lora_scale = view.get<double>("lora_scale", predict.lora_scale);
+  predict.num_inference_steps = view.get<int>("num_inference_steps", predict.num_inference_steps);
+  if (predict.num_inference_steps <= 0) view.fail("num_inference_steps", "expected steps > 0");
+  predict.guidance_scale = view.get<double>("guidance_scale", predict.guidance_scale);
+  predict.true_cfg_scale = view.get<double>("true_cfg_scale", predict.true_cfg_scale);
+  require_positive(view, "true_cfg_scale", predict.true_cfg_scale);
+  predict.seed = view.get<long>("seed", predict.seed);
+  return predict;
 }
 
 }  // namespace
@@ -353,7 +397,10 @@ TrainerConfig parse_trainer_config(const ConfigView& root) {
   config.loss = parse_loss(root.child_or_empty("loss"));
   config.train = parse_train(root.child_or_empty("train"));
   config.cache = parse_cache(root.child_or_empty("cache"));
-  config.predict.devices = parse_devices(root.child_or_empty("predict").child_or_empty("devices"));
+  config.predict = parse_predict(root.child_or_empty("predict"));
+  YAML::Emitter emitter;
+  emitter << root.node();
+  config.config_yaml = emitter.c_str();
   return config;
 }
 

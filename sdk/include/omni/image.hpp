@@ -12,4 +12,16 @@ struct Image {
   std::vector<std::uint8_t> pixels;  // height * width * channels bytes
 };
 
+// A size in pixels. Named fields because image code mixes (h, w) tensor order with (w, h)
+// file and PIL order; positional pairs invite swaps.
+struct ImageSize {
+  int width = 0;
+  int height = 0;
+};
+
+constexpr bool operator==(const ImageSize& a, const ImageSize& b) {
+  return a.width == b.width && a.height == b.height;
+}
+constexpr bool operator!=(const ImageSize& a, const ImageSize& b) { return !(a == b); }
+
 }  // namespace omni

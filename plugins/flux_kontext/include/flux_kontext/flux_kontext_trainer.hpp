@@ -1,17 +1,25 @@
 #pragma once
 // The FluxKontext LoRA trainer. DreamOmni2 subclasses it and overrides only the position
 // ids of the control images.
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
 
 #include "flux_kontext/export.hpp"
+#include "flux_kontext/flux_transformer.hpp"
 #include "flux_kontext/position_ids.hpp"
 #include "flux_kontext/trainer_config.hpp"
+#include "omni/config.hpp"
+#include "omni/prompt_enhancer.hpp"
 #include "omni/trainer.hpp"
 
 namespace flux_kontext {
+
+struct CachedSample;
+struct CachePlan;
+struct PredictSample;
 
 class FLUX_KONTEXT_API FluxKontextTrainer : public omni::Trainer {
  public:
@@ -34,8 +42,25 @@ class FLUX_KONTEXT_API FluxKontextTrainer : public omni::Trainer {
 
   const TrainerConfig& config() const { return config_; }
 
+  // The top-level `prompt_enhancer` section, for the enhancer named by the model section.
+  void set_prompt_enhancer_options(omni::ConfigView options) { enhancer_options_ = options; }
+
+  // The flow-matching loss of one micro-batch (samples of one bucket), drawing noise,
+  // timesteps and caption dropout per sample from (seed, epoch, sample index).
+  at::Tensor batch_loss(FluxTransformer2DModelImpl& model,
+                        const std::vector<const CachedSample*>& samples,
+                        const std::vector<std::int64_t>& indices, std::int64_t epoch,
+                        const CachedSample& empty_prompt, std::optional<double> mu) const;
+
  protected:
+  // Plans the dataset's cache and computes what is missing (the cache stage; fit runs it too,
+  // so a fit never trains on stale entries).
+  CachePlan prepare_cache(const omni::StageContext& context);
+  std::unique_ptr<omni::PromptEnhancer> make_prompt_enhancer(const omni::StageContext& context) const;
+  friend class KontextPredictor;
+
   TrainerConfig config_;
+  std::optional<omni::ConfigView> enhancer_options_;
 };
 
 }  // namespace flux_kontext

@@ -131,6 +131,18 @@ struct TrainConfig {
   bool gradient_checkpointing = true;
   bool low_memory = false;
   DeviceMap fit_device;
+  // Every random draw derives from it (see sample_randomness.hpp).
+  long seed = 42;
+  // The distilled-guidance value the transformer sees while training (Kontext: 1.0).
+  double guidance = 1.0;
+  std::string timestep_sampling = "uniform";  // uniform | logit_normal | sigmoid
+  double logit_mean = 0.0;
+  double logit_std = 1.0;
+  double sigmoid_scale = 1.0;
+  // Shift sampled timesteps by the resolution-dependent mu, as sampling does.
+  bool shift_timesteps = false;
+  // Print a progress line every this many optimizer steps.
+  long log_every = 1;
 };
 
 struct CacheConfig {
@@ -140,8 +152,25 @@ struct CacheConfig {
   std::vector<std::string> prompt_empty_drop_keys{"prompt_embeds", "pooled_prompt_embeds"};
 };
 
+// One image to generate: the control images, the prompt, and optional overrides.
+struct PredictSample {
+  std::string prompt;
+  std::vector<std::string> images;
+  std::optional<std::string> negative_prompt;
+  std::optional<int> height, width;
+  std::optional<std::string> output;  // file name under predict.output_dir
+};
+
 struct PredictConfig {
   DeviceMap devices;
+  std::vector<PredictSample> samples;
+  std::optional<std::string> output_dir;  // default: <logging.output_dir>/predictions
+  std::optional<std::string> lora_path;   // default: the newest run's final LoRA, if any
+  double lora_scale = 1.0;
+  int num_inference_steps = 28;
+  double guidance_scale = 2.5;  // the Kontext pipeline's default
+  double true_cfg_scale = 1.0;
+  long seed = 42;
 };
 
 struct TrainerConfig {
@@ -155,6 +184,8 @@ struct TrainerConfig {
   TrainConfig train;
   CacheConfig cache;
   PredictConfig predict;
+  // The whole config as read (after overrides), copied into every checkpoint.
+  std::string config_yaml;
 };
 
 // Reads every trainer section of `root` strictly (unknown keys are left for the document's

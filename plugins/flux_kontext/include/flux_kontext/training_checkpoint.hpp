@@ -1,0 +1,58 @@
+#pragma once
+// Training checkpoints: `<run>/checkpoints/checkpoint-<step>/` holding the trainable weights,
+// the optimizer state, the training position and a copy of the config. A checkpoint is
+// written under a temporary name and renamed when complete, so a folder with the final name
+// is always whole; `keep_last_n` prunes the oldest.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <torch/optim/optimizer.h>
+
+#include "flux_kontext/export.hpp"
+#include "omni/safetensors.hpp"
+
+namespace flux_kontext {
+
+// Where training stands after `step` optimizer steps: the next batch is batch `cursor` of
+// epoch `epoch`'s order. Everything random derives from the seed and this position.
+struct TrainingPosition {
+  std::int64_t step = 0;
+  std::int64_t epoch = 0;
+  std::int64_t cursor = 0;
+  double smoothed_loss = 0;  // the console's running mean, so it continues too
+};
+
+struct CheckpointContents {
+  TrainingPosition position;
+  omni::NamedTensors trainable;  // the LoRA parameters by name
+  std::filesystem::path optimizer_file;
+  std::string config_yaml;
+};
+
+FLUX_KONTEXT_API std::filesystem::path checkpoint_folder(const std::filesystem::path& run_dir,
+                                                         std::int64_t step);
+
+// Writes a complete checkpoint (and the diffusers LoRA file, `lora_file_writer`, beside it for
+// users), then removes all but the newest `keep_last_n` (when given).
+FLUX_KONTEXT_API void save_checkpoint(const std::filesystem::path& run_dir,
+                                      const TrainingPosition& position,
+                                      const omni::NamedTensors& trainable,
+                                      torch::optim::Optimizer& optimizer,
+                                      const std::string& config_yaml,
+                                      const std::function<void(const std::filesystem::path&)>& lora_file_writer,
+                                      std::optional<int> keep_last_n);
+
+// Reads a checkpoint folder; throws omni::Error naming the folder and what is missing when it
+// is not a complete checkpoint.
+FLUX_KONTEXT_API CheckpointContents load_checkpoint(const std::filesystem::path& folder);
+
+// The newest complete checkpoint under `output_dir` (any run), for `--resume latest`.
+FLUX_KONTEXT_API std::optional<std::filesystem::path> latest_checkpoint(
+    const std::filesystem::path& output_dir);
+
+// A new run folder `<output_dir>/run-<YYYYmmdd-HHMMSS>[-N]`, never an existing one.
+FLUX_KONTEXT_API std::filesystem::path create_run_folder(const std::filesystem::path& output_dir);
+
+}  // namespace flux_kontext

@@ -1,0 +1,53 @@
+#pragma once
+// What the cache stage computes and where: the dataset's samples with their processed sizes,
+// each sample's cache key and file, and the empty-prompt embeddings used for caption dropout.
+// fit reads the same plan, so it finds exactly the files the cache stage wrote.
+#include <atomic>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "flux_kontext/dataset_index.hpp"
+#include "flux_kontext/kontext_components.hpp"
+#include "flux_kontext/sample_cache.hpp"
+#include "flux_kontext/sample_preprocessing.hpp"
+#include "flux_kontext/trainer_config.hpp"
+#include "omni/prompt_enhancer.hpp"
+
+namespace flux_kontext {
+
+struct PlannedSample {
+  DatasetSample source;
+  SampleSizes sizes;
+  std::string key;
+  std::filesystem::path file;
+};
+
+struct CachePlan {
+  std::vector<PlannedSample> samples;
+  std::string empty_prompt_key;
+  std::filesystem::path empty_prompt_file;
+};
+
+// Indexes `data`, reads image headers and fingerprints every input file. Loads no model.
+// `enhancer_identity` is empty when no prompt enhancer is used.
+CachePlan plan_cache(const TrainerConfig& config, const DataConfig& data,
+                     const KontextModelPaths& paths, const std::string& enhancer_identity);
+
+// Whether `file` exists and was written for `key` (reads only its header).
+bool cache_entry_valid(const std::filesystem::path& file, const std::string& key);
+
+struct CacheDevices {
+  c10::Device vae = c10::Device(c10::kCPU);
+  c10::Device clip = c10::Device(c10::kCPU);
+  c10::Device t5 = c10::Device(c10::kCPU);
+};
+
+// Computes the entries of `plan` that are missing or stale; returns how many it wrote. Loads
+// the VAE and text encoders only when there is something to compute, and frees them before
+// returning. Stops between samples when `stop` is set (what is written stays valid).
+std::size_t fill_cache(const TrainerConfig& config, const CachePlan& plan,
+                       const KontextModelPaths& paths, const CacheDevices& devices,
+                       omni::PromptEnhancer* enhancer, const std::atomic<bool>* stop);
+
+}  // namespace flux_kontext

@@ -1,0 +1,322 @@
+// The fit stage: LoRA training of the Flux transformer on the cached samples with the
+// flow-matching objective, checkpoints that resume exactly, and the final LoRA file.
+#include <chrono>
+#include <cmath>
+#include <map>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+#include <torch/serialize/input-archive.h>
+
+#include "flux_kontext/flux_kontext_trainer.hpp"
+#include "flux_kontext/lora_adapter.hpp"
+#include "flux_kontext/lora_files.hpp"
+#include "flux_kontext/lr_schedule.hpp"
+#include "flux_kontext/sample_randomness.hpp"
+#include "flux_kontext/timestep_sampling.hpp"
+#include "flux_kontext/training_checkpoint.hpp"
+#include "kontext_cache_plan.hpp"
+#include "kontext_training_log.hpp"
+#include "omni/error.hpp"
+
+namespace flux_kontext {
+namespace {
+
+std::string bucket_key(const SampleSizes& sizes) {
+  std::string key = fmt::format("{}x{}", sizes.target.height, sizes.target.width);
+  for (const auto& control : sizes.controls) key += fmt::format("|{}x{}", control.height, control.width);
+  return key;
+}
+
+// The batches of one epoch: samples in the epoch's order, grouped by bucket (one shape per
+// batch); a bucket's last, smaller batch comes at the end of the epoch.
+std::vector<std::vector<std::int64_t>> epoch_batches(const CachePlan& plan, std::uint64_t seed,
+                                                     std::int64_t epoch, const DataConfig& data) {
+  const auto order = epoch_order(seed, static_cast<std::uint64_t>(epoch),
+                                 static_cast<std::int64_t>(plan.samples.size()), data.shuffle);
+  std::map<std::string, std::vector<std::int64_t>> pending;
+  std::vector<std::string> first_seen;
+  std::vector<std::vector<std::int64_t>> batches;
+  for (std::int64_t index : order) {
+    const std::string key = bucket_key(plan.samples[static_cast<std::size_t>(index)].sizes);
+    auto& bucket = pending[key];
+    if (bucket.empty() && std::find(first_seen.begin(), first_seen.end(), key) == first_seen.end()) {
+      first_seen.push_back(key);
+    }
+    bucket.push_back(index);
+    if (static_cast<int>(bucket.size()) == data.batch_size) {
+      batches.push_back(std::move(bucket));
+      bucket.clear();
+    }
+  }
+  for (const std::string& key : first_seen) {
+    if (!pending[key].empty()) batches.push_back(std::move(pending[key]));
+  }
+  return batches;
+}
+
+c10::ScalarType base_dtype(const std::string& mixed_precision) {
+  if (mixed_precision == "bf16") return at::kBFloat16;
+  if (mixed_precision == "fp16") return at::kHalf;
+  return at::kFloat;
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerConfig& config,
+                                                        const std::vector<at::Tensor>& params) {
+  if (config.name == "AdamW") {
+    torch::optim::AdamWOptions options(config.lr);
+    options.betas({config.betas.at(0), config.betas.at(1)});
+    options.eps(config.eps);
+    options.weight_decay(config.weight_decay);
+    return std::make_unique<torch::optim::AdamW>(params, options);
+  }
+  throw omni::Error(fmt::format("optimizer '{}' is not available yet in omnihost (use AdamW)",
+                                config.name));
+}
+
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups()) {
+    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+  }
+}
+
+}  // namespace
+
+// One micro-batch's loss: x_t = (1 - sigma) x0 + sigma * noise, the model predicts the
+// velocity noise - x0 for the target tokens while seeing the clean control tokens after them.
+at::Tensor FluxKontextTrainer::batch_loss(FluxTransformer2DModelImpl& model,
+                                          const std::vector<const CachedSample*>& samples,
+                                          const std::vector<std::int64_t>& indices,
+                                          std::int64_t epoch, const CachedSample& empty_prompt,
+                                          std::optional<double> mu) const {
+  const TrainConfig& train = config_.train;
+  const auto seed = static_cast<std::uint64_t>(train.seed);
+  const c10::Device device = model.device();
+  TimestepSampling sampling;
+  sampling.kind = train.timestep_sampling;
+  sampling.logit_mean = train.logit_mean;
+  sampling.logit_std = train.logit_std;
+  sampling.sigmoid_scale = train.sigmoid_scale;
+  sampling.mu = mu;
+
+  std::vector<at::Tensor> x0, noise, sigmas, prompt_embeds, pooled, weights;
+  const std::size_t control_count = samples.front()->control_latents.size();
+  std::vector<std::vector<at::Tensor>> controls(control_count);
+  for (std::size_t b = 0; b < samples.size(); ++b) {
+    const CachedSample& sample = *samples[b];
+    const auto index = static_cast<std::uint64_t>(indices[b]);
+    const auto e = static_cast<std::uint64_t>(epoch);
+    if (sample.control_latents.size() != control_count) {
+      throw omni::Error("a batch mixes samples with different numbers of control images");
+    }
+    x0.push_back(sample.target_latents);
+    noise.push_back(at::randn(sample.target_latents.sizes(),
+                              draw_generator(seed, e, index, DrawPurpose::noise), at::kFloat));
+    sigmas.push_back(at::full({1}, sample_sigma(sampling, draw_generator(seed, e, index,
+                                                                         DrawPurpose::timestep)),
+                              at::kFloat));
+    const bool drop = config_.data.caption_dropout_rate > 0 &&
+                      draw_uniform(seed, e, index, DrawPurpose::caption_dropout) <
+                          config_.data.caption_dropout_rate;
+    const auto& drop_keys = config_.cache.prompt_empty_drop_keys;
+    auto dropped = [&](const char* key) {
+      return drop && std::find(drop_keys.begin(), drop_keys.end(), key) != drop_keys.end();
+    };
+    prompt_embeds.push_back(dropped("prompt_embeds") ? empty_prompt.prompt_embeds : sample.prompt_embeds);
+    pooled.push_back(dropped("pooled_prompt_embeds") ? empty_prompt.pooled_prompt_embeds
+                                                     : sample.pooled_prompt_embeds);
+    for (std::size_t c = 0; c < control_count; ++c) controls[c].push_back(sample.control_latents[c]);
+    const bool masked = config_.loss.kind != "mse" && sample.mask.defined();
+    weights.push_back(masked ? config_.loss.background_weight +
+                                   (config_.loss.foreground_weight - config_.loss.background_weight) *
+                                       sample.mask
+                             : at::ones({sample.target_latents.size(0)}, at::kFloat));
+  }
+  at::Tensor clean = at::stack(x0).to(device);
+  at::Tensor eps = at::stack(noise).to(device);
+  at::Tensor sigma = at::cat(sigmas).to(device);
+  at::Tensor s = sigma.view({-1, 1, 1});
+  at::Tensor noisy = (1 - s) * clean + s * eps;
+  std::vector<at::Tensor> tokens{noisy};
+  std::vector<PackedGrid> grids;
+  for (std::size_t c = 0; c < control_count; ++c) {
+    tokens.push_back(at::stack(controls[c]).to(device));
+    grids.push_back(samples.front()->control_grids[c]);
+  }
+  FluxTransformerInputs inputs;
+  inputs.hidden_states = at::cat(tokens, 1);
+  inputs.encoder_hidden_states = at::stack(prompt_embeds).to(device);
+  inputs.pooled_projections = at::stack(pooled).to(device);
+  inputs.timestep = sigma;
+  if (model.config().guidance_embeds) {
+    inputs.guidance = at::full({static_cast<std::int64_t>(samples.size())}, train.guidance,
+                               sigma.options());
+  }
+  inputs.img_ids = image_ids(samples.front()->target_grid, grids).to(device);
+  inputs.txt_ids = at::zeros({inputs.encoder_hidden_states.size(1), 3}, sigma.options());
+  at::Tensor output = model.forward(inputs);
+  at::Tensor prediction = output.narrow(1, 0, clean.size(1)).to(at::kFloat);
+  at::Tensor per_token = (prediction - (eps - clean)).pow(2).mean(-1);
+  return (per_token * at::stack(weights).to(device)).mean();
+}
+
+void FluxKontextTrainer::fit(const omni::StageContext& context) {
+  const TrainConfig& train = config_.train;
+  KontextModelPaths paths = resolve_model_paths(config_.model);
+  CachePlan plan = prepare_cache(context);
+
+  // Where this run writes: a new run folder, or the resumed checkpoint's run.
+  std::optional<CheckpointContents> resumed;
+  std::filesystem::path run_dir;
+  if (context.resume) {
+    std::filesystem::path folder = *context.resume;
+    if (*context.resume == "latest") {
+      auto latest = latest_checkpoint(config_.logging.output_dir);
+      if (!latest) {
+        throw omni::Error(fmt::format("--resume latest: no complete checkpoint under '{}'",
+                                      config_.logging.output_dir));
+      }
+      folder = *latest;
+    }
+    resumed = load_checkpoint(folder);
+    run_dir = std::filesystem::absolute(folder).parent_path().parent_path();
+    fmt::print("fit: resuming {} at step {}\n", folder.string(), resumed->position.step);
+  } else {
+    run_dir = create_run_folder(config_.logging.output_dir);
+  }
+  fmt::print("fit: run folder {}\n", run_dir.string());
+
+  // Everything cached is small next to the transformer: keep it in memory.
+  std::vector<CachedSample> samples;
+  for (const PlannedSample& planned : plan.samples) {
+    auto sample = load_cached_sample(planned.file, planned.key);
+    if (!sample) {
+      throw omni::Error(fmt::format("cache entry of sample '{}' is missing or stale ('{}'); run "
+                                    "the cache stage",
+                                    planned.source.id, planned.file.string()));
+    }
+    samples.push_back(std::move(*sample));
+  }
+  CachedSample empty_prompt = *load_cached_sample(plan.empty_prompt_file, plan.empty_prompt_key);
+
+  const c10::Device device = component_device(train.fit_device.dit);
+  FluxTransformerLoadOptions load_options;
+  load_options.dtype = base_dtype(train.mixed_precision);
+  load_options.device = device;
+  FluxTransformer2DModel model = load_flux_transformer(paths.transformer, load_options);
+  model->set_gradient_checkpointing(train.gradient_checkpointing);
+  const LoraSpec spec = LoraSpec::from_config(config_.model.lora);
+  at::manual_seed(static_cast<std::uint64_t>(train.seed));  // the adapters' initial weights
+  if (config_.model.lora.pretrained_weight) {
+    load_lora_file(*config_.model.lora.pretrained_weight, *model);
+  } else {
+    attach_lora(*model, spec);
+  }
+  freeze_all_but_lora(*model);
+  model->train();
+  omni::NamedTensors trainable = lora_parameters(*model);
+  std::vector<at::Tensor> params;
+  for (auto& item : trainable) params.push_back(item.second);
+  auto optimizer = make_optimizer(config_.optimizer, params);
+
+  TrainingPosition position;
+  if (resumed) {
+    if (resumed->trainable.size() != trainable.size()) {
+      throw omni::Error(fmt::format("--resume: the checkpoint holds {} LoRA tensors but this "
+                                    "config's LoRA has {} (different lora settings?)",
+                                    resumed->trainable.size(), trainable.size()));
+    }
+    std::map<std::string, at::Tensor> stored(resumed->trainable.begin(), resumed->trainable.end());
+    torch::NoGradGuard no_grad;
+    for (auto& [name, tensor] : trainable) {
+      auto found = stored.find(name);
+      if (found == stored.end() || !found->second.sizes().equals(tensor.sizes())) {
+        throw omni::Error(fmt::format("--resume: LoRA tensor '{}' is missing from the checkpoint "
+                                      "or has another shape", name));
+      }
+      tensor.copy_(found->second);
+    }
+    torch::serialize::InputArchive archive;
+    archive.load_from(resumed->optimizer_file.string(), device);
+    optimizer->load(archive);
+    position = resumed->position;
+  }
+
+  std::optional<double> mu;
+  if (train.shift_timesteps) {
+    FlowMatchEulerDiscreteScheduler scheduler(FlowMatchSchedulerConfig::load(paths.scheduler));
+    const auto& first = samples.front().target_grid;
+    mu = scheduler.mu_for(first.rows * first.cols);
+  }
+  LrSchedule schedule;
+  schedule.type = config_.lr_scheduler.scheduler_type;
+  schedule.warmup_steps = config_.lr_scheduler.warmup_steps;
+  schedule.total_steps = train.max_train_steps;
+  schedule.num_cycles = config_.lr_scheduler.num_cycles;
+  schedule.power = config_.lr_scheduler.power;
+
+  TrainingLog log(run_dir, config_.logging.report_to != "none", train.max_train_steps, position);
+  auto write_lora = [&](const std::filesystem::path& file) { save_lora_diffusers(file, *model, spec); };
+  auto checkpoint = [&]() {
+    save_checkpoint(run_dir, position, trainable, *optimizer, config_.config_yaml, write_lora,
+                    train.keep_last_n);
+  };
+
+  const auto seed = static_cast<std::uint64_t>(train.seed);
+  std::int64_t last_saved = resumed ? position.step : -1;
+  bool stopped = false;
+  while (position.step < train.max_train_steps && !stopped) {
+    auto batches = epoch_batches(plan, seed, position.epoch, config_.data);
+    std::int64_t micro = 0;
+    double accumulated = 0;
+    for (std::int64_t b = position.cursor; b < static_cast<std::int64_t>(batches.size()); ++b) {
+      const auto& batch = batches[static_cast<std::size_t>(b)];
+      std::vector<const CachedSample*> members;
+      for (std::int64_t index : batch) members.push_back(&samples[static_cast<std::size_t>(index)]);
+      at::Tensor loss = batch_loss(*model, members, batch, position.epoch, empty_prompt, mu);
+      (loss / static_cast<double>(train.gradient_accumulation_steps)).backward();
+      accumulated += loss.item<double>();
+      if (++micro < train.gradient_accumulation_steps && b + 1 < static_cast<std::int64_t>(batches.size())) {
+        continue;
+      }
+      const double lr = config_.optimizer.lr * lr_factor(schedule, position.step, config_.optimizer.lr);
+      set_learning_rate(*optimizer, lr);
+      const double grad_norm = torch::nn::utils::clip_grad_norm_(params, train.max_grad_norm);
+      optimizer->step();
+      optimizer->zero_grad();
+      position.step += 1;
+      position.cursor = b + 1;
+      log.step(position, accumulated / static_cast<double>(micro), lr, grad_norm);
+      position.smoothed_loss = log.smoothed_loss();
+      micro = 0;
+      accumulated = 0;
+      if (position.step % train.checkpointing_steps == 0) {
+        checkpoint();
+        last_saved = position.step;
+      }
+      if (position.step >= train.max_train_steps) break;
+      if (context.stop_requested && context.stop_requested->load()) {
+        stopped = true;
+        break;
+      }
+    }
+    if (!stopped && position.step < train.max_train_steps) {
+      position.epoch += 1;
+      position.cursor = 0;
+    }
+    optimizer->zero_grad();  // gradients of an unfinished accumulation are not carried over
+  }
+  if (last_saved != position.step) checkpoint();
+  if (stopped) {
+    fmt::print("fit: stopped at step {}; continue with --resume {}\n", position.step,
+               checkpoint_folder(run_dir, position.step).string());
+    return;
+  }
+  const std::filesystem::path lora_file = run_dir / "pytorch_lora_weights.safetensors";
+  write_lora(lora_file);
+  fmt::print("fit: done, {} steps; LoRA written to {}\n", position.step, lora_file.string());
+}
+
+}  // namespace flux_kontext
