@@ -3,6 +3,9 @@
 #include <string>
 #include <vector>
 
+// Repeated options (`--set`) keep commas: cxxopts would otherwise split
+// `--set target_size=[32, 32]` into two values.
+#define CXXOPTS_VECTOR_DELIMITER '\0'
 #include <cxxopts.hpp>
 
 #include "omni/error.hpp"

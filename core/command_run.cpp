@@ -1,14 +1,12 @@
 #include <iostream>
-#include <thread>
 
-#include <ATen/Parallel.h>
 #include <fmt/format.h>
 
 #include "command_line.hpp"
 #include "commands.hpp"
 #include "host_config.hpp"
 #include "omni/trainer.hpp"
-#include "stop_signal.hpp"
+#include "stage_runner.hpp"
 
 namespace omni::host {
 namespace {
@@ -62,34 +60,10 @@ int run_command(const std::vector<std::string>& arguments) {
 
   const std::string mode = parsed.count("mode") ? parsed["mode"].as<std::string>()
                                                 : job.mode.value_or("all");
-  int threads = parsed.count("threads") ? parsed["threads"].as<int>() : job.threads;
-  if (threads < 0) throw UsageError("run: --threads must be 0 (one per core) or positive");
-  // LibTorch here starts with a single intra-op thread; use the machine unless told otherwise.
-  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  at::set_num_threads(threads);
-
-  StageContext context;
-  context.components = &registry;
-  context.resume = parsed.count("resume") ? std::optional(parsed["resume"].as<std::string>())
-                                          : job.resume;
-  context.stop_requested = &install_stop_signal_handlers();
-
-  const TrainerFactory& factory = registry.trainer(job.trainer);
-  std::unique_ptr<Trainer> trainer = factory.create(job.document.root(), registry);
-  for (Stage stage : stages_for(mode)) {
-    std::cerr << fmt::format("omnihost: {} stage ({} trainer, {} threads)\n", stage_name(stage),
-                             job.trainer, threads);
-    switch (stage) {
-      case Stage::cache: trainer->cache(context); break;
-      case Stage::fit: trainer->fit(context); break;
-      case Stage::predict: trainer->predict(context); break;
-    }
-    if (context.stop_requested->load()) {
-      std::cerr << "omnihost: stopped by signal after saving state\n";
-      return exit_interrupted;
-    }
-  }
-  return 0;
+  const int threads = parsed.count("threads") ? parsed["threads"].as<int>() : job.threads;
+  return run_stages(job, registry, stages_for(mode), threads,
+                    parsed.count("resume") ? std::optional(parsed["resume"].as<std::string>())
+                                           : job.resume);
 }
 
 }  // namespace omni::host

@@ -18,6 +18,8 @@ int validate_command(const std::vector<std::string>& arguments) {
        cxxopts::value<std::vector<std::string>>())
       ("plugin-path", "extra plugin folder, searched first (repeatable)",
        cxxopts::value<std::vector<std::string>>())
+      ("allow-missing-devices", "report devices this machine lacks (cuda:N without CUDA) as "
+       "warnings, to check a GPU config elsewhere")
       ("h,help", "show this help");
   options.parse_positional({"config"});
   options.positional_help("CONFIG");
@@ -36,8 +38,9 @@ int validate_command(const std::vector<std::string>& arguments) {
       request.plugin_paths.emplace_back(path);
     }
   }
-  // Devices this machine lacks are warnings here: a GPU config can be checked anywhere.
-  request.strict_devices = false;
+  // A device this machine lacks is an error, as it would be for `run`, unless asked to let a
+  // GPU config be checked on another machine.
+  request.strict_devices = parsed.count("allow-missing-devices") == 0;
   Registry registry;
   PreparedJob job = prepare_job(request, registry);
   for (const std::string& warning : job.document.warnings()) {

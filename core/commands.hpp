@@ -7,6 +7,7 @@ namespace omni::host {
 // Each returns the process exit code; errors are thrown and reported by main().
 int run_command(const std::vector<std::string>& arguments);
 int validate_command(const std::vector<std::string>& arguments);
+int predict_command(const std::vector<std::string>& arguments);
 int plugins_command(const std::vector<std::string>& arguments);
 
 // Exit codes: 0 success, 1 a failure while working, 2 a bad command line or config,

@@ -18,6 +18,7 @@ constexpr const char* usage_text =
     "\n"
     "commands:\n"
     "  run CONFIG        run a job: cache, fit and predict stages (--mode picks one)\n"
+    "  predict CONFIG    edit one image: --image a.png --prompt \"...\" --out out.png\n"
     "  validate CONFIG   check a config against the host's and the plugins' schemas\n"
     "  plugins           list plugin files found, what each registered, why any was rejected\n"
     "  <plugin command>  commands that plugins add (listed by `omnihost plugins`)\n"
@@ -36,6 +37,7 @@ int dispatch(const std::vector<std::string>& words) {
   const std::vector<std::string> rest(words.begin() + 1, words.end());
   if (words[0] == "run") return omni::host::run_command(rest);
   if (words[0] == "validate") return omni::host::validate_command(rest);
+  if (words[0] == "predict") return omni::host::predict_command(rest);
   if (words[0] == "plugins") return omni::host::plugins_command(rest);
   return omni::host::plugin_command(words);
 }

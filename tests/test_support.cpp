@@ -10,6 +10,8 @@
 #include <random>
 #include <stdexcept>
 
+#include "omni/image_io.hpp"
+
 namespace omni::test {
 
 TempDir::TempDir() {
@@ -62,6 +64,18 @@ std::string quote(const std::string& text) {
     }
   }
   return out + "'";
+}
+
+void write_noise_png(const std::filesystem::path& file, int width, int height, unsigned seed) {
+  omni::Image image;
+  image.width = width;
+  image.height = height;
+  image.channels = 3;
+  std::mt19937 random(seed);
+  image.pixels.resize(static_cast<std::size_t>(width) * height * 3);
+  for (auto& value : image.pixels) value = static_cast<std::uint8_t>(random() & 0xff);
+  std::filesystem::create_directories(file.parent_path());
+  omni::write_png(file, image);
 }
 
 }  // namespace omni::test

@@ -32,4 +32,7 @@ CommandResult run_host(const std::string& arguments);
 
 std::string quote(const std::string& text);
 
+// Writes a PNG of seeded random RGB pixels (creating its folder).
+void write_noise_png(const std::filesystem::path& file, int width, int height, unsigned seed);
+
 }  // namespace omni::test

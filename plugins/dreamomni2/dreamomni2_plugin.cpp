@@ -9,7 +9,7 @@ namespace {
 void register_dreamomni2(omni::Registrar& registrar) {
   registrar.add_trainer(flux_kontext::make_trainer_factory(
       "DreamOmni2", "multi-reference editing LoRA on FLUX.1 Kontext (offset position ids)",
-      [](flux_kontext::TrainerConfig config) {
+      [](flux_kontext::TrainerConfig config) -> std::unique_ptr<flux_kontext::FluxKontextTrainer> {
         return std::make_unique<dreamomni2::DreamOmni2Trainer>(std::move(config));
       }));
 }

@@ -11,6 +11,7 @@ class DreamOmni2Trainer final : public flux_kontext::FluxKontextTrainer {
   using FluxKontextTrainer::FluxKontextTrainer;
   std::string name() const override { return "DreamOmni2"; }
   at::Tensor control_image_ids(const std::vector<flux_kontext::PackedGrid>& controls) const override;
+  std::string position_id_scheme() const override { return "dreamomni2-offset-columns"; }
 };
 
 }  // namespace dreamomni2

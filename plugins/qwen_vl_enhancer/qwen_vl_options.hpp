@@ -16,7 +16,10 @@ struct QwenVlOptions {
   bool do_sample = false;
   double temperature = 1.0;
   double top_p = 1.0;
-  std::string task_suffix = " It is editing task.";
+  // Appended to the instruction by the enhancer itself. Empty by default: the DreamOmni2
+  // trainer already appends model.prompt_enhancer_suffix (" It is editing task.") to the
+  // instruction it sends, and a second copy would change the answer.
+  std::string task_suffix;
   long min_pixels = 56 * 56;
   long max_pixels = 28 * 28 * 1280;
 };

@@ -22,6 +22,11 @@ LoraLinearImpl::LoraLinearImpl(std::int64_t in_features, std::int64_t out_featur
 
 at::Tensor LoraLinearImpl::forward(const at::Tensor& input) {
   at::Tensor output = torch::nn::functional::linear(input, weight, bias);
+  for (const FrozenAdapter& adapter : frozen_adapters_) {
+    at::Tensor x = input.to(adapter.down.scalar_type());
+    at::Tensor delta = at::matmul(at::matmul(x, adapter.down.t()), adapter.up.t()) * adapter.scale;
+    output = output + delta.to(output.scalar_type());
+  }
   if (!has_lora()) return output;
   at::Tensor adapter_input = input.to(lora_A->weight.scalar_type());
   if (lora_dropout > 0 && is_training()) {
@@ -60,6 +65,18 @@ void LoraLinearImpl::attach_lora(std::int64_t rank, double alpha, LoraInit init,
   lora_B->to(weight.device(), dtype);
   lora_scale = alpha / static_cast<double>(rank);
   lora_dropout = dropout;
+}
+
+void LoraLinearImpl::add_frozen_adapter(const at::Tensor& down, const at::Tensor& up,
+                                        double scale) {
+  if (down.dim() != 2 || up.dim() != 2 || down.size(1) != in_features() ||
+      up.size(0) != out_features() || up.size(1) != down.size(0)) {
+    throw Error("frozen LoRA adapter: expected down [rank, in] and up [out, rank] that fit the "
+                "linear layer");
+  }
+  torch::NoGradGuard no_grad;
+  frozen_adapters_.push_back({down.to(weight.device(), at::kFloat).contiguous(),
+                              up.to(weight.device(), at::kFloat).contiguous(), scale});
 }
 
 void LoraLinearImpl::detach_lora() {

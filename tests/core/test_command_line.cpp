@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "omni/device.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -132,10 +133,38 @@ TEST_SUITE("command_line") {
   }
 
   TEST_CASE("the release notes' example config validates") {
-    auto result = run_host("validate " + quote(std::string(OMNI_SOURCE_DIR) +
-                                               "/configs/dreamomni2_release_example.yaml"));
+    // It names cuda:2, which this machine may lack: checked here for everything else.
+    auto result = run_host("validate --allow-missing-devices " +
+                           quote(std::string(OMNI_SOURCE_DIR) +
+                                 "/configs/dreamomni2_release_example.yaml"));
     CAPTURE(result.output);
     CHECK(result.exit_code == 0);
     CHECK(result.output.find("valid (trainer DreamOmni2)") != std::string::npos);
+  }
+
+  TEST_CASE("a device this machine lacks is a validation error in every device map") {
+    if (omni::check_device("cuda:1").empty()) return;  // a machine with two GPUs: nothing to see
+    const std::string example =
+        quote(std::string(OMNI_SOURCE_DIR) + "/configs/dreamomni2_release_example.yaml");
+    // Every other device entry on the CPU, then one map at a time names cuda:1.
+    std::string on_cpu;
+    for (const char* key : {"cache.devices.prompt_enhancer", "predict.devices.prompt_enhancer"}) {
+      on_cpu += std::string(" --set ") + key + "=cpu";
+    }
+    auto fine = run_host("validate " + example + on_cpu);
+    CAPTURE(fine.output);
+    REQUIRE(fine.exit_code == 0);
+    for (const char* key : {"cache.devices.vae", "cache.devices.text_encoder_2",
+                            "train.fit_device.dit", "predict.devices.dit",
+                            "predict.devices.prompt_enhancer"}) {
+      CAPTURE(key);
+      auto result = run_host("validate " + example + on_cpu + " --set " + key + "=cuda:1");
+      check_clean_failure(result, 2, std::string(key) + ": " + omni::check_device("cuda:1"));
+      auto lenient = run_host("validate --allow-missing-devices " + example + on_cpu + " --set " +
+                              key + "=cuda:1");
+      CAPTURE(lenient.output);
+      CHECK(lenient.exit_code == 0);
+      CHECK(lenient.output.find("warning: ") != std::string::npos);
+    }
   }
 }

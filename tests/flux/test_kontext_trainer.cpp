@@ -2,16 +2,24 @@
 // predict, exact resume from a checkpoint, and the errors a user meets first.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
+
+#include <turbojpeg.h>
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <nlohmann/json.hpp>
 
+#include "flux_kontext/flux_kontext_trainer.hpp"
+#include "flux_kontext/flux_transformer.hpp"
+#include "flux_kontext/sample_cache.hpp"
 #include "flux_kontext/tiny_pipeline.hpp"
 #include "omni/image_io.hpp"
 #include "omni/safetensors.hpp"
+#include "omni/tensorboard_reader.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -225,5 +233,255 @@ TEST_SUITE("kontext_trainer") {
       CHECK(result.exit_code != 0);
       CHECK(result.output.find("no complete checkpoint") != std::string::npos);
     }
+  }
+}
+
+// Validation during fit, the direct predict command, and the per-sample randomness that
+// makes a batch's loss independent of how samples are grouped.
+namespace {
+
+// The numbers under `key` in metrics.jsonl, skipping lines without it.
+std::vector<double> metric(const fs::path& metrics, const std::string& key) {
+  std::vector<double> values;
+  std::ifstream in(metrics);
+  for (std::string line; std::getline(in, line);) {
+    const auto object = nlohmann::json::parse(line);
+    if (object.contains(key)) values.push_back(object.at(key).get<double>());
+  }
+  return values;
+}
+
+std::vector<std::string> file_names(const fs::path& folder) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(folder)) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// A JPEG of seeded random pixels, written with libturbojpeg.
+void write_random_jpeg(const fs::path& file, int width, int height, int seed) {
+  at::Tensor pixels = at::randint(0, 256, {height * width * 3},
+                                  at::make_generator<at::CPUGeneratorImpl>(seed), at::kByte);
+  tjhandle handle = tjInitCompress();
+  REQUIRE(handle != nullptr);
+  unsigned char* data = nullptr;
+  unsigned long size = 0;
+  const int result = tjCompress2(handle, pixels.data_ptr<std::uint8_t>(), width, 0, height,
+                                 TJPF_RGB, &data, &size, TJSAMP_444, 90, 0);
+  REQUIRE_MESSAGE(result == 0, tjGetErrorStr2(handle));
+  std::ofstream(file, std::ios::binary).write(reinterpret_cast<const char*>(data),
+                                              static_cast<std::streamsize>(size));
+  tjFree(data);
+  tjDestroy(handle);
+}
+
+flux_kontext::CachedSample random_cached_sample(const flux_kontext::FluxTransformerConfig& config,
+                                                std::uint64_t seed) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  flux_kontext::CachedSample sample;
+  sample.target_grid = {2, 2};
+  sample.target_latents = at::randn({4, config.in_channels}, generator, at::kFloat);
+  sample.control_grids = {{2, 2}};
+  sample.control_latents = {at::randn({4, config.in_channels}, generator, at::kFloat)};
+  sample.prompt_embeds = at::randn({5, config.joint_attention_dim}, generator, at::kFloat);
+  sample.pooled_prompt_embeds = at::randn({config.pooled_projection_dim}, generator, at::kFloat);
+  return sample;
+}
+
+}  // namespace
+
+TEST_SUITE("kontext_validation") {
+  TEST_CASE("validation writes step grids and val_loss, and leaves the training unchanged") {
+    TrainingSetup with_validation("", 2);
+    TrainingSetup without_validation("", 2);
+    const std::string root = with_validation.dir.path().string();
+    const std::string common =
+        " --mode fit --set train.max_train_steps=4 --set train.checkpointing_steps=100";
+    const std::string validation =
+        " --set validation.enabled=true --set validation.steps=2 --set validation.max_samples=3"
+        " --set validation.seed=3 --set " +
+        quote("validation.dataset={init_args: {dataset_path: " + root +
+              "/data, processor: {init_args: {process_type: center_crop, target_size: [32, 32]}}}}") +
+        " --set " +
+        quote("validation.samples=[{prompt: a listed sample, images: [" + root +
+              "/input.png], height: 32, width: 32, num_inference_steps: 2}]");
+    auto result = run_host("run " + quote(with_validation.config.string()) + common + validation);
+    CAPTURE(result.output);
+    REQUIRE(result.exit_code == 0);
+    result = run_host("run " + quote(without_validation.config.string()) + common);
+    CAPTURE(result.output);
+    REQUIRE(result.exit_code == 0);
+
+    const fs::path run = with_validation.run_folder();
+    // Steps 2 and 4 (the end, already validated): nothing else, no temporary files.
+    CHECK(file_names(run / "validation") == std::vector<std::string>{"step-2.png", "step-4.png"});
+    const omni::Image grid = omni::read_image(run / "validation" / "step-4.png");
+    CHECK(grid.width == 3 * 32);   // control | target | prediction
+    CHECK(grid.height == 3 * 32);  // two dataset samples and the listed one
+    // The listed sample has no target: its middle cell is grey.
+    const auto pixel = [&](int x, int y) { return grid.pixels[(std::size_t(y) * grid.width + x) * 3]; };
+    CHECK(pixel(48, 80) == 128);
+
+    const std::vector<double> val_losses = metric(run / "metrics.jsonl", "val_loss");
+    REQUIRE(val_losses.size() == 2);
+    CHECK(std::isfinite(val_losses[0]));
+    CHECK(val_losses[0] > 0);
+    CHECK(val_losses[0] != val_losses[1]);  // the LoRA changed between them
+    CHECK(metric(run / "metrics.jsonl", "loss").size() == 4);
+
+    bool image_seen = false, loss_seen = false;
+    for (const auto& entry : fs::directory_iterator(run / "tensorboard")) {
+      for (const auto& event : omni::read_tensorboard_events(entry.path())) {
+        for (const auto& value : event.values) {
+          if (value.tag == "validation/grid" && value.image && event.step == 4) image_seen = true;
+          if (value.tag == "validation/loss" && value.simple_value) loss_seen = true;
+        }
+      }
+    }
+    CHECK(image_seen);
+    CHECK(loss_seen);
+
+    // Validation used the model being trained but did not disturb it.
+    CHECK(identical(read_all(run / "pytorch_lora_weights.safetensors"),
+                    read_all(without_validation.run_folder() / "pytorch_lora_weights.safetensors")));
+    CHECK(metric(run / "metrics.jsonl", "loss") ==
+          metric(without_validation.run_folder() / "metrics.jsonl", "loss"));
+  }
+
+  TEST_CASE("a batch's loss is the mean of its samples' own losses") {
+    omni::test::TempDir dir;
+    flux_kontext::write_tiny_kontext_pipeline(dir.path() / "model", 3);
+    flux_kontext::FluxTransformer2DModel model =
+        flux_kontext::load_flux_transformer(dir.path() / "model" / "transformer", {});
+    model->eval();
+    flux_kontext::TrainerConfig config;
+    config.data.caption_dropout_rate = 0.5;
+    config.train.timestep_sampling = "logit_normal";
+    config.train.seed = 11;
+    flux_kontext::FluxKontextTrainer trainer(config);
+    const auto a = random_cached_sample(model->config(), 1);
+    const auto b = random_cached_sample(model->config(), 2);
+    const auto empty = random_cached_sample(model->config(), 3);
+    torch::NoGradGuard no_grad;
+    auto loss = [&](std::vector<const flux_kontext::CachedSample*> samples,
+                    std::vector<std::int64_t> indices) {
+      return trainer.batch_loss(*model, samples, indices, 2, empty, std::nullopt).item<double>();
+    };
+    const double together = loss({&a, &b}, {4, 9});
+    const double alone_a = loss({&a}, {4});
+    const double alone_b = loss({&b}, {9});
+    CAPTURE(together);
+    CAPTURE(alone_a);
+    CAPTURE(alone_b);
+    CHECK(std::abs(together - (alone_a + alone_b) / 2) < 1e-6);
+    CHECK(std::abs(loss({&b, &a}, {9, 4}) - together) < 1e-6);
+    // The draws follow the sample index, not its place in the batch.
+    CHECK(loss({&a}, {9}) != alone_a);
+  }
+}
+
+TEST_SUITE("kontext_predict") {
+  TEST_CASE("omnihost predict writes exactly --out from PNG and JPEG inputs with a trained LoRA") {
+    TrainingSetup setup;
+    auto result = run_host("run " + quote(setup.config.string()) +
+                           " --mode fit --set train.max_train_steps=2");
+    CAPTURE(result.output);
+    REQUIRE(result.exit_code == 0);
+    const fs::path lora = setup.run_folder() / "pytorch_lora_weights.safetensors";
+    write_random_jpeg(setup.dir.path() / "photo.jpg", 48, 40, 5);
+    const fs::path out = setup.dir.path() / "edits" / "result.png";
+    fs::create_directories(out.parent_path());
+    const std::string command =
+        "predict " + quote(setup.config.string()) + " --image " +
+        quote((setup.dir.path() / "photo.jpg").string()) + " --image " +
+        quote((setup.dir.path() / "input.png").string()) + " --prompt " +
+        quote("make it \"brighter\": now") + " --out " + quote(out.string()) +
+        " --steps 2 --seed 5 --guidance 3 --lora " + quote(lora.string()) +
+        " --lora-scale 0.5 --width 32 --height 48 --threads 1";
+    result = run_host(command);
+    CAPTURE(result.output);
+    REQUIRE(result.exit_code == 0);
+    const omni::Image image = omni::read_image(out);
+    CHECK(image.width == 32);
+    CHECK(image.height == 48);
+    CHECK(file_names(out.parent_path()) == std::vector<std::string>{"result.png"});
+    CHECK(result.output.find("LoRA " + lora.string() + " (scale 0.5)") != std::string::npos);
+    // The config's own predict list was replaced, not added to.
+    CHECK_FALSE(fs::exists(setup.output() / "predictions" / "out.png"));
+
+    // Same request, same pixels; another seed, other pixels.
+    const fs::path again = setup.dir.path() / "again.png";
+    std::string repeat = command;
+    repeat.replace(repeat.find(quote(out.string())), quote(out.string()).size(), quote(again.string()));
+    REQUIRE(run_host(repeat).exit_code == 0);
+    CHECK(omni::read_image(again).pixels == image.pixels);
+    repeat.replace(repeat.find("--seed 5"), 8, "--seed 6");
+    REQUIRE(run_host(repeat).exit_code == 0);
+    CHECK(omni::read_image(again).pixels != image.pixels);
+  }
+
+  TEST_CASE("omnihost predict explains a missing argument") {
+    TrainingSetup setup;
+    const std::string config = quote(setup.config.string());
+    const std::string image = " --image " + quote((setup.dir.path() / "input.png").string());
+    const std::string out = " --out " + quote((setup.dir.path() / "o.png").string());
+    struct Case {
+      std::string arguments, message;
+    };
+    for (const Case& item : {Case{config + " --prompt p" + out, "predict: missing --image"},
+                             Case{config + image + out, "predict: missing --prompt"},
+                             Case{config + image + " --prompt p", "predict: missing --out"},
+                             Case{image + " --prompt p" + out, "predict: missing the CONFIG"}}) {
+      auto result = run_host("predict " + item.arguments);
+      CAPTURE(result.output);
+      CHECK(result.exit_code == 2);
+      CHECK(result.output.find(item.message) != std::string::npos);
+    }
+    CHECK_FALSE(fs::exists(setup.dir.path() / "o.png"));
+  }
+}
+
+TEST_SUITE("optimizers") {
+  TEST_CASE("fit with Prodigy or Adafactor resumes from a checkpoint exactly") {
+    for (const char* optimizer : {"Prodigy", "Adafactor"}) {
+      CAPTURE(optimizer);
+      TrainingSetup setup("", 2);
+      const std::string fit = "run " + quote(setup.config.string()) +
+                              " --mode fit --set train.max_train_steps=4 --set "
+                              "train.checkpointing_steps=2 --set optimizer.class_path=" +
+                              optimizer + " --set optimizer.init_args.lr=" +
+                              (std::string(optimizer) == "Prodigy" ? "1.0" : "0.001");
+      auto result = run_host(fit);
+      CAPTURE(result.output);
+      REQUIRE(result.exit_code == 0);
+      const fs::path run = setup.run_folder();
+      const fs::path lora = run / "pytorch_lora_weights.safetensors";
+      const omni::NamedTensors uninterrupted = read_all(lora);
+      const std::vector<double> first_losses = losses(run / "metrics.jsonl");
+      REQUIRE(first_losses.size() == 4);
+      fs::remove(run / "metrics.jsonl");
+      result = run_host(fit + " --resume " + quote((run / "checkpoints" / "checkpoint-2").string()));
+      CAPTURE(result.output);
+      REQUIRE(result.exit_code == 0);
+      CHECK(identical(read_all(lora), uninterrupted));
+      const std::vector<double> resumed_losses = losses(run / "metrics.jsonl");
+      REQUIRE(resumed_losses.size() == 2);
+      CHECK(resumed_losses[0] == first_losses[2]);
+      CHECK(resumed_losses[1] == first_losses[3]);
+    }
+  }
+
+  TEST_CASE("resuming with another optimizer than the checkpoint's is a clear error") {
+    TrainingSetup setup("", 1);
+    const std::string fit = "run " + quote(setup.config.string()) +
+                            " --mode fit --set train.max_train_steps=2 --set train.checkpointing_steps=1";
+    auto result = run_host(fit);
+    REQUIRE(result.exit_code == 0);
+    const fs::path checkpoint = setup.run_folder() / "checkpoints" / "checkpoint-1";
+    result = run_host(fit + " --set optimizer.class_path=Prodigy --resume " + quote(checkpoint.string()));
+    CAPTURE(result.output);
+    CHECK(result.exit_code == 1);
+    CHECK(result.output.find("Prodigy optimizer state: the archive has no 'prodigy/d'") !=
+          std::string::npos);
   }
 }

@@ -5,6 +5,7 @@
 
 #include "flux_kontext/debug_flux_forward.hpp"
 #include "flux_kontext/debug_flux_sample.hpp"
+#include "flux_kontext/debug_position_ids.hpp"
 #include "flux_kontext/debug_text_encoder.hpp"
 #include "flux_kontext/debug_vae.hpp"
 #include "flux_kontext/lora_command.hpp"
@@ -21,6 +22,7 @@ void register_flux_kontext(omni::Registrar& registrar) {
   registrar.add_command(flux_kontext::debug_flux_forward_command());
   registrar.add_command(flux_kontext::debug_flux_sample_command());
   registrar.add_command(flux_kontext::debug_vae_command());
+  registrar.add_command(flux_kontext::debug_position_ids_command());
   registrar.add_command(flux_kontext::debug_text_encoder_command());
   registrar.add_command(flux_kontext::lora_convert_command());
   registrar.add_text_encoder(flux_kontext::clip_text_encoder_factory());

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include <ATen/core/Tensor.h>
+// Repeated options keep commas (the host does the same for `--set`).
+#define CXXOPTS_VECTOR_DELIMITER '\0'
 #include <cxxopts.hpp>
 
 #include "omni/safetensors.hpp"

@@ -3,11 +3,11 @@
 #include <iostream>
 
 #include <ATen/ATen.h>
-#include <cxxopts.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <torch/autograd.h>
 
+#include "debug_command_support.hpp"
 #include "flux_kontext/flux_transformer.hpp"
 #include "omni/device.hpp"
 #include "omni/error.hpp"

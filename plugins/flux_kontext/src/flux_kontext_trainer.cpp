@@ -39,7 +39,8 @@ std::unique_ptr<omni::PromptEnhancer> FluxKontextTrainer::make_prompt_enhancer(
 CachePlan FluxKontextTrainer::prepare_cache(const omni::StageContext& context) {
   KontextModelPaths paths = resolve_model_paths(config_.model);
   std::unique_ptr<omni::PromptEnhancer> enhancer = make_prompt_enhancer(context);
-  CachePlan plan = plan_cache(config_, config_.data, paths, enhancer ? enhancer->identity() : "");
+  CachePlan plan = plan_cache(config_, config_.data, paths,
+                              {enhancer ? enhancer->identity() : "", position_id_scheme()});
   const DeviceMap& devices = config_.cache.devices;
   CacheDevices cache_devices;
   cache_devices.vae = component_device(devices.vae, devices.vae_encoder);

@@ -6,6 +6,7 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include "flux_kontext/flux_sampler.hpp"
+#include "flux_kontext/prompt_enhancement.hpp"
 #include "omni/error.hpp"
 #include "omni/image_io.hpp"
 #include "omni/safetensors.hpp"
@@ -28,7 +29,7 @@ PackedGrid grid_for(const omni::ImageSize& size, std::int64_t vae_scale) {
 }  // namespace
 
 CachePlan plan_cache(const TrainerConfig& config, const DataConfig& data,
-                     const KontextModelPaths& paths, const std::string& enhancer_identity) {
+                     const KontextModelPaths& paths, const CacheKeyContext& context) {
   DatasetIndexOptions options;
   options.selected_control_indexes = data.selected_control_indexes;
   std::vector<DatasetSample> samples = index_dataset(data.dataset_path, options);
@@ -36,6 +37,11 @@ CachePlan plan_cache(const TrainerConfig& config, const DataConfig& data,
   const std::string vae_identity = folder_identity(paths.vae);
   const std::string text_identity = text_side_identity(paths);
   const std::filesystem::path cache_dir = config.cache.cache_dir;
+  // What the enhancer is asked depends on the suffix too.
+  const std::string enhancer =
+      context.enhancer_identity.empty()
+          ? std::string()
+          : context.enhancer_identity + "|suffix=" + config.model.prompt_enhancer_suffix;
   CachePlan plan;
   for (DatasetSample& sample : samples) {
     std::vector<omni::ImageSize> control_sizes;
@@ -45,9 +51,10 @@ CachePlan plan_cache(const TrainerConfig& config, const DataConfig& data,
                                       omni::read_image_size(sample.target), control_sizes);
     nlohmann::json key = {
         {"format", 1},
+        {"position_ids", context.position_id_scheme},
         {"vae", vae_identity},
         {"text", text_identity},
-        {"enhancer", enhancer_identity},
+        {"enhancer", enhancer},
         {"prompt", sample.prompt},
         {"target", file_fingerprint(sample.target)},
         {"target_size", size_json(planned.sizes.target)},
@@ -126,17 +133,15 @@ std::size_t fill_cache(const TrainerConfig& config, const CachePlan& plan,
       entry.control_latents.push_back(encode_image(sample.controls[i], planned->sizes.controls[i]));
       entry.control_grids.push_back(grid_for(planned->sizes.controls[i], vae_scale));
     }
-    std::string prompt = sample.prompt;
+    entry.prompt = sample.prompt;
     if (enhancer) {
-      omni::EnhanceRequest request;
-      request.instruction = sample.prompt;
-      for (const auto& control : sample.controls) {
-        request.image_paths.push_back(control);
-        request.images.push_back(omni::read_image(control));
-      }
-      prompt = enhancer->enhance(request);
+      // Every reference image, the edited one first.
+      entry.enhanced_prompt = enhance_prompt(*enhancer, sample.prompt, sample.controls,
+                                             config.model.prompt_enhancer_suffix,
+                                             "sample '" + sample.id + "'")
+                                  .rewritten;
     }
-    encode_prompt(prompt, entry);
+    encode_prompt(entry.enhanced_prompt.empty() ? entry.prompt : entry.enhanced_prompt, entry);
     if (sample.mask) {
       at::Tensor mask = load_processed_mask(*sample.mask, planned->sizes.target, processor);
       at::Tensor pooled = at::avg_pool2d(mask.unsqueeze(0), {2 * vae_scale, 2 * vae_scale});

@@ -29,10 +29,15 @@ struct CachePlan {
   std::filesystem::path empty_prompt_file;
 };
 
+// What beyond the files and settings decides a cache entry.
+struct CacheKeyContext {
+  std::string enhancer_identity;  // empty when no prompt enhancer is used
+  std::string position_id_scheme;  // FluxKontextTrainer::position_id_scheme()
+};
+
 // Indexes `data`, reads image headers and fingerprints every input file. Loads no model.
-// `enhancer_identity` is empty when no prompt enhancer is used.
 CachePlan plan_cache(const TrainerConfig& config, const DataConfig& data,
-                     const KontextModelPaths& paths, const std::string& enhancer_identity);
+                     const KontextModelPaths& paths, const CacheKeyContext& context);
 
 // Whether `file` exists and was written for `key` (reads only its header).
 bool cache_entry_valid(const std::filesystem::path& file, const std::string& key);

@@ -6,6 +6,7 @@
 #include <ATen/Context.h>
 #include <fmt/format.h>
 
+#include "flux_kontext/lora_files.hpp"
 #include "omni/device.hpp"
 #include "omni/error.hpp"
 #include "omni/model_folder.hpp"
@@ -78,6 +79,15 @@ KontextTextEncoders load_text_encoders(const KontextModelPaths& paths, c10::Devi
   encoders.clip = std::make_unique<ClipTextEncoder>(clip_options);
   encoders.t5 = std::make_unique<T5TextEncoder>(t5_options);
   return encoders;
+}
+
+void apply_base_loras(FluxTransformer2DModelImpl& model, const std::vector<BaseLora>& base_loras) {
+  for (const BaseLora& base : base_loras) {
+    const auto how = base.fuse ? LoraApplication::fused : LoraApplication::stacked;
+    const auto modules = apply_lora_file(base.path, model, base.scale, how);
+    fmt::print("base LoRA {} ({} modules, scale {}, {})\n", base.path, modules.size(), base.scale,
+               base.fuse ? "fused" : "stacked");
+  }
 }
 
 }  // namespace flux_kontext

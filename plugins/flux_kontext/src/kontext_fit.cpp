@@ -7,18 +7,20 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 #include <torch/nn/utils/clip_grad.h>
-#include <torch/optim/adamw.h>
 #include <torch/serialize/input-archive.h>
 
 #include "flux_kontext/flux_kontext_trainer.hpp"
+#include "flux_kontext/kontext_components.hpp"
 #include "flux_kontext/lora_adapter.hpp"
 #include "flux_kontext/lora_files.hpp"
 #include "flux_kontext/lr_schedule.hpp"
+#include "flux_kontext/optimizer_factory.hpp"
 #include "flux_kontext/sample_randomness.hpp"
 #include "flux_kontext/timestep_sampling.hpp"
 #include "flux_kontext/training_checkpoint.hpp"
 #include "kontext_cache_plan.hpp"
 #include "kontext_training_log.hpp"
+#include "kontext_validation.hpp"
 #include "omni/error.hpp"
 
 namespace flux_kontext {
@@ -61,25 +63,6 @@ c10::ScalarType base_dtype(const std::string& mixed_precision) {
   if (mixed_precision == "bf16") return at::kBFloat16;
   if (mixed_precision == "fp16") return at::kHalf;
   return at::kFloat;
-}
-
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerConfig& config,
-                                                        const std::vector<at::Tensor>& params) {
-  if (config.name == "AdamW") {
-    torch::optim::AdamWOptions options(config.lr);
-    options.betas({config.betas.at(0), config.betas.at(1)});
-    options.eps(config.eps);
-    options.weight_decay(config.weight_decay);
-    return std::make_unique<torch::optim::AdamW>(params, options);
-  }
-  throw omni::Error(fmt::format("optimizer '{}' is not available yet in omnihost (use AdamW)",
-                                config.name));
-}
-
-void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
-  for (auto& group : optimizer.param_groups()) {
-    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-  }
 }
 
 }  // namespace
@@ -207,6 +190,7 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
   load_options.device = device;
   FluxTransformer2DModel model = load_flux_transformer(paths.transformer, load_options);
   model->set_gradient_checkpointing(train.gradient_checkpointing);
+  apply_base_loras(*model, config_.model.base_loras);
   const LoraSpec spec = LoraSpec::from_config(config_.model.lora);
   at::manual_seed(static_cast<std::uint64_t>(train.seed));  // the adapters' initial weights
   if (config_.model.lora.pretrained_weight) {
@@ -258,6 +242,16 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
   schedule.power = config_.lr_scheduler.power;
 
   TrainingLog log(run_dir, config_.logging.report_to != "none", train.max_train_steps, position);
+  // Validation (kontext_validation.hpp) samples with the model being trained.
+  std::unique_ptr<KontextValidation> validation;
+  if (config_.validation.enabled) {
+    validation = std::make_unique<KontextValidation>(*this, context, run_dir, mu);
+  }
+  std::int64_t last_validated = -1;
+  auto validate = [&]() {
+    validation->run(*model, position.step, log);
+    last_validated = position.step;
+  };
   auto write_lora = [&](const std::filesystem::path& file) { save_lora_diffusers(file, *model, spec); };
   auto checkpoint = [&]() {
     save_checkpoint(run_dir, position, trainable, *optimizer, config_.config_yaml, write_lora,
@@ -292,6 +286,7 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
       position.smoothed_loss = log.smoothed_loss();
       micro = 0;
       accumulated = 0;
+      if (validation && validation->due(position.step)) validate();
       if (position.step % train.checkpointing_steps == 0) {
         checkpoint();
         last_saved = position.step;
@@ -314,6 +309,7 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
                checkpoint_folder(run_dir, position.step).string());
     return;
   }
+  if (validation && last_validated != position.step) validate();
   const std::filesystem::path lora_file = run_dir / "pytorch_lora_weights.safetensors";
   write_lora(lora_file);
   fmt::print("fit: done, {} steps; LoRA written to {}\n", position.step, lora_file.string());

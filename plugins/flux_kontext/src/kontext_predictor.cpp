@@ -8,6 +8,7 @@
 #include "flux_kontext/flux_packing.hpp"
 #include "flux_kontext/flux_sampler.hpp"
 #include "flux_kontext/lora_files.hpp"
+#include "flux_kontext/prompt_enhancement.hpp"
 #include "flux_kontext/sample_preprocessing.hpp"
 #include "omni/error.hpp"
 #include "omni/image_io.hpp"
@@ -35,15 +36,28 @@ std::optional<std::filesystem::path> predict_lora_file(const TrainerConfig& conf
 }
 
 KontextPredictor::KontextPredictor(const FluxKontextTrainer& trainer, const TrainerConfig& config,
-                                   omni::PromptEnhancer* enhancer)
+                                   omni::PromptEnhancer* enhancer, const DeviceMap& devices,
+                                   bool text_encoders)
     : trainer_(trainer), config_(config), enhancer_(enhancer) {
   paths_ = resolve_model_paths(config.model);
+  vae_device_ = component_device(devices.vae, devices.vae_encoder);
+  vae_ = load_vae(paths_, vae_device_);
+  if (text_encoders) {
+    text_ = load_text_encoders(paths_, component_device(devices.text_encoder),
+                               component_device(devices.text_encoder_2));
+  }
+}
+
+KontextPredictor::KontextPredictor(const FluxKontextTrainer& trainer, const TrainerConfig& config,
+                                   omni::PromptEnhancer* enhancer)
+    : KontextPredictor(trainer, config, enhancer, config.predict.devices, true) {
   const DeviceMap& devices = config.predict.devices;
   FluxTransformerLoadOptions options;
   options.device = component_device(devices.dit);
   // bf16 on GPUs; fp32 on the CPU, where bf16 matmuls are slow.
   options.dtype = options.device.is_cuda() ? at::kBFloat16 : at::kFloat;
   transformer_ = load_flux_transformer(paths_.transformer, options);
+  apply_base_loras(*transformer_, config.model.base_loras);
   if (auto lora = predict_lora_file(config)) {
     load_lora_file(*lora, *transformer_, config.predict.lora_scale);
     fmt::print("predict: LoRA {} (scale {})\n", lora->string(), config.predict.lora_scale);
@@ -52,15 +66,25 @@ KontextPredictor::KontextPredictor(const FluxKontextTrainer& trainer, const Trai
                config.logging.output_dir);
   }
   transformer_->eval();
-  vae_device_ = component_device(devices.vae, devices.vae_encoder);
-  vae_ = load_vae(paths_, vae_device_);
-  text_ = load_text_encoders(paths_, component_device(devices.text_encoder),
-                             component_device(devices.text_encoder_2));
 }
 
+std::int64_t KontextPredictor::pixels_per_token() const { return 2 * vae_->config().spatial_scale(); }
+
 omni::Image KontextPredictor::generate(const PredictSample& sample) {
-  torch::NoGradGuard no_grad;
   const PredictConfig& predict = config_.predict;
+  KontextSamplingSettings settings;
+  settings.steps = predict.num_inference_steps;
+  settings.guidance_scale = predict.guidance_scale;
+  settings.true_cfg_scale = predict.true_cfg_scale;
+  settings.seed = predict.seed;
+  return render(*transformer_, encode(sample, predict.true_cfg_scale > 1), settings);
+}
+
+KontextRequest KontextPredictor::encode(const PredictSample& sample, bool with_negative) {
+  torch::NoGradGuard no_grad;
+  if (!text_.clip || !text_.t5) {
+    throw omni::Error("predict: the text encoders were released before every prompt was encoded");
+  }
   std::vector<omni::ImageSize> sources;
   for (const std::string& file : sample.images) sources.push_back(omni::read_image_size(file));
   // The output size: as asked, else the first control's snapped to a preferred Kontext size.
@@ -90,40 +114,56 @@ omni::Image KontextPredictor::generate(const PredictSample& sample) {
   }
   std::string prompt = sample.prompt;
   if (enhancer_) {
-    omni::EnhanceRequest request;
-    request.instruction = sample.prompt;
-    for (const std::string& file : sample.images) {
-      request.image_paths.emplace_back(file);
-      request.images.push_back(omni::read_image(file));
-    }
-    prompt = enhancer_->enhance(request);
+    const std::vector<std::filesystem::path> images(sample.images.begin(), sample.images.end());
+    prompt = enhance_prompt(*enhancer_, sample.prompt, images, config_.model.prompt_enhancer_suffix,
+                            "predict")
+                 .rewritten;
     fmt::print("predict: enhanced prompt: {}\n", prompt);
   }
-  const c10::Device device = transformer_->device();
   auto embed = [&](const std::string& text) {
     KontextPromptEmbeddings embeds = encode_kontext_prompts(*text_.clip, *text_.t5, {text});
-    return FluxPromptEmbeds{embeds.prompt_embeds.to(device), embeds.pooled_prompt_embeds.to(device),
-                            embeds.text_ids.to(device)};
+    return FluxPromptEmbeds{embeds.prompt_embeds, embeds.pooled_prompt_embeds, embeds.text_ids};
   };
-  const PackedGrid target{size.height / patch, size.width / patch};
+  KontextRequest request;
+  request.size = size;
+  request.control_tokens = at::cat(control_tokens, 1);
+  request.grids = grids;
+  request.prompt = embed(prompt);
+  if (with_negative && sample.negative_prompt) request.negative_prompt = embed(*sample.negative_prompt);
+  return request;
+}
+
+omni::Image KontextPredictor::render(FluxTransformer2DModelImpl& transformer,
+                                     const KontextRequest& request,
+                                     const KontextSamplingSettings& settings) {
+  torch::NoGradGuard no_grad;
+  const c10::Device device = transformer.device();
+  auto on_device = [&](const FluxPromptEmbeds& embeds) {
+    return FluxPromptEmbeds{embeds.encoder_hidden_states.to(device),
+                            embeds.pooled_projections.to(device),
+                            embeds.txt_ids.defined() ? embeds.txt_ids.to(device) : at::Tensor()};
+  };
+  const std::int64_t patch = pixels_per_token();
+  const PackedGrid target{request.size.height / patch, request.size.width / patch};
   FluxSamplingInputs inputs;
-  auto generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<std::uint64_t>(predict.seed));
-  inputs.initial_noise = at::randn({1, target.rows * target.cols, transformer_->config().in_channels},
+  // The noise comes from its own CPU generator: the same seed gives the same image on any
+  // device, and drawing it leaves the global generator (training's) untouched.
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<std::uint64_t>(settings.seed));
+  inputs.initial_noise = at::randn({1, target.rows * target.cols, transformer.config().in_channels},
                                    generator, at::kFloat)
                              .to(device);
-  inputs.control_tokens = at::cat(control_tokens, 1).to(device);
-  inputs.img_ids = trainer_.image_ids(target, grids).to(device);
-  inputs.prompt = embed(prompt);
-  if (predict.true_cfg_scale > 1 && sample.negative_prompt) {
-    inputs.negative_prompt = embed(*sample.negative_prompt);
-  }
+  inputs.control_tokens = request.control_tokens.to(device);
+  inputs.img_ids = trainer_.image_ids(target, request.grids).to(device);
+  inputs.prompt = on_device(request.prompt);
+  if (request.negative_prompt) inputs.negative_prompt = on_device(*request.negative_prompt);
   FluxSamplingOptions options;
-  options.steps = predict.num_inference_steps;
-  options.guidance_scale = predict.guidance_scale;
-  options.true_cfg_scale = predict.true_cfg_scale;
+  options.steps = settings.steps;
+  options.guidance_scale = settings.guidance_scale;
+  options.true_cfg_scale = settings.true_cfg_scale;
   FlowMatchEulerDiscreteScheduler scheduler(FlowMatchSchedulerConfig::load(paths_.scheduler));
-  at::Tensor latents = sample_flux(*transformer_, scheduler, inputs, options);
-  at::Tensor image = decode_packed_latents(*vae_, latents.to(vae_device_), size.height, size.width);
+  at::Tensor latents = sample_flux(transformer, scheduler, inputs, options);
+  at::Tensor image = decode_packed_latents(*vae_, latents.to(vae_device_), request.size.height,
+                                           request.size.width);
   return omni::tensor_to_image(image[0].to(at::kCPU, at::kFloat));
 }
 

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "omni/image_io.hpp"
+
 namespace flux_kontext {
 namespace {
 
@@ -44,6 +46,16 @@ void TrainingLog::step(const TrainingPosition& position, double loss, double lr,
     tensorboard_->add_scalar("train/lr", lr, position.step);
     tensorboard_->add_scalar("train/grad_norm", grad_norm, position.step);
   }
+}
+
+void TrainingLog::validation(std::int64_t step, std::optional<double> loss, const omni::Image& grid) {
+  if (loss) metrics_.log(step, {{"val_loss", *loss}});
+  if (!tensorboard_) return;
+  if (loss) tensorboard_->add_scalar("validation/loss", *loss, step);
+  const std::vector<std::uint8_t> png = omni::encode_png(grid);
+  tensorboard_->add_image("validation/grid",
+                          std::string_view(reinterpret_cast<const char*>(png.data()), png.size()),
+                          grid.height, grid.width, grid.channels, step);
 }
 
 }  // namespace flux_kontext

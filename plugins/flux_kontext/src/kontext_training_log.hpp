@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "flux_kontext/training_checkpoint.hpp"
+#include "omni/image.hpp"
 #include "omni/metrics_log.hpp"
 #include "omni/tensorboard.hpp"
 
@@ -18,6 +19,9 @@ class TrainingLog {
               const TrainingPosition& start);
 
   void step(const TrainingPosition& position, double loss, double lr, double grad_norm);
+  // A validation's results: `val_loss` (when the set has targets) in metrics.jsonl and
+  // TensorBoard, and the grid as a TensorBoard image.
+  void validation(std::int64_t step, std::optional<double> loss, const omni::Image& grid);
   double smoothed_loss() const { return smoothed_; }
   omni::TensorBoardWriter* tensorboard() { return tensorboard_.get(); }
 

@@ -315,6 +315,12 @@ void save_lora_diffusers(const std::filesystem::path& path, FluxTransformer2DMod
 
 std::vector<std::string> load_lora_file(const std::filesystem::path& path,
                                         FluxTransformer2DModelImpl& model, double scale) {
+  return apply_lora_file(path, model, scale, LoraApplication::trainable);
+}
+
+std::vector<std::string> apply_lora_file(const std::filesystem::path& path,
+                                         FluxTransformer2DModelImpl& model, double scale,
+                                         LoraApplication application) {
   const LoraFileContents contents = read_lora_file(path);
   std::map<std::string, omni::LoraLinear> linears;
   for (auto& item : lora_linears(model)) linears.emplace(item.first, item.second);
@@ -369,10 +375,25 @@ std::vector<std::string> load_lora_file(const std::filesystem::path& path,
     if (found == contents.modules.end()) continue;
     const LoraModuleWeights& m = found->second;
     omni::LoraLinearImpl& linear = *holder;
-    linear.attach_lora(m.rank(), m.alpha, omni::LoraInit::zero_b);
-    linear.lora_A->weight.copy_(m.down);
-    linear.lora_B->weight.copy_(m.up);
-    linear.lora_scale *= scale;
+    const double module_scale = scale * m.alpha / static_cast<double>(m.rank());
+    switch (application) {
+      case LoraApplication::trainable:
+        linear.attach_lora(m.rank(), m.alpha, omni::LoraInit::zero_b);
+        linear.lora_A->weight.copy_(m.down);
+        linear.lora_B->weight.copy_(m.up);
+        linear.lora_scale *= scale;
+        break;
+      case LoraApplication::fused: {
+        // W += scale * alpha / r * up @ down, summed in fp32 and rounded once.
+        at::Tensor delta = at::matmul(m.up.to(at::kFloat), m.down.to(at::kFloat)) * module_scale;
+        linear.weight.copy_((linear.weight.to(at::kFloat) + delta.to(linear.weight.device()))
+                                .to(linear.weight.scalar_type()));
+        break;
+      }
+      case LoraApplication::stacked:
+        linear.add_frozen_adapter(m.down, m.up, module_scale);
+        break;
+    }
     adapted.push_back(name);
   }
   freeze_all_but_lora(model);

@@ -1,6 +1,10 @@
 #include "flux_kontext/registration.hpp"
 
+#include <map>
+#include <vector>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "omni/config.hpp"
 #include "omni/error.hpp"
@@ -29,11 +33,29 @@ void validate_prompt_enhancer(const omni::ConfigView& root, const TrainerConfig&
   }
 }
 
+std::map<std::string, KontextTrainerMaker>& trainer_catalog() {
+  static std::map<std::string, KontextTrainerMaker> catalog;
+  return catalog;
+}
+
 }  // namespace
 
-omni::TrainerFactory make_trainer_factory(
-    std::string name, std::string summary,
-    std::function<std::unique_ptr<FluxKontextTrainer>(TrainerConfig)> make) {
+std::unique_ptr<FluxKontextTrainer> make_kontext_trainer(const std::string& name,
+                                                         TrainerConfig config) {
+  const auto& catalog = trainer_catalog();
+  auto found = catalog.find(name);
+  if (found == catalog.end()) {
+    std::vector<std::string> known;
+    for (const auto& item : catalog) known.push_back(item.first);
+    throw omni::Error(fmt::format("no FluxKontext-family trainer named '{}' is loaded (known: {})",
+                                  name, fmt::join(known, ", ")));
+  }
+  return found->second(std::move(config));
+}
+
+omni::TrainerFactory make_trainer_factory(std::string name, std::string summary,
+                                          KontextTrainerMaker make) {
+  trainer_catalog()[name] = make;
   omni::TrainerFactory factory;
   factory.name = std::move(name);
   factory.summary = std::move(summary);

@@ -14,6 +14,8 @@ namespace {
 
 constexpr const char* kKeyMetadata = "omnihost.cache_key";
 constexpr const char* kGridsMetadata = "omnihost.grids";
+constexpr const char* kPromptMetadata = "omnihost.prompt";
+constexpr const char* kEnhancedPromptMetadata = "omnihost.enhanced_prompt";
 constexpr std::uint64_t kFnvOffset = 1469598103934665603ULL;
 constexpr std::uint64_t kFnvPrime = 1099511628211ULL;
 
@@ -75,8 +77,11 @@ void save_cached_sample(const std::filesystem::path& file, const std::string& ke
   tensors.emplace_back("pooled_prompt_embeds", sample.pooled_prompt_embeds);
   if (sample.mask.defined()) tensors.emplace_back("mask", sample.mask);
   std::filesystem::create_directories(file.parent_path());
-  omni::save_safetensors(file, tensors,
-                         {{kKeyMetadata, key}, {kGridsMetadata, fmt::format("{}", fmt::join(grids, ";"))}});
+  std::map<std::string, std::string> metadata{
+      {kKeyMetadata, key}, {kGridsMetadata, fmt::format("{}", fmt::join(grids, ";"))},
+      {kPromptMetadata, sample.prompt}};
+  if (!sample.enhanced_prompt.empty()) metadata[kEnhancedPromptMetadata] = sample.enhanced_prompt;
+  omni::save_safetensors(file, tensors, metadata);
 }
 
 std::optional<CachedSample> load_cached_sample(const std::filesystem::path& file,
@@ -121,6 +126,10 @@ std::optional<CachedSample> load_cached_sample(const std::filesystem::path& file
   sample.prompt_embeds = require("prompt_embeds");
   sample.pooled_prompt_embeds = require("pooled_prompt_embeds");
   if (source->contains("mask")) sample.mask = require("mask");
+  if (auto found = metadata.find(kPromptMetadata); found != metadata.end()) sample.prompt = found->second;
+  if (auto found = metadata.find(kEnhancedPromptMetadata); found != metadata.end()) {
+    sample.enhanced_prompt = found->second;
+  }
   return sample;
 }
 

@@ -101,6 +101,8 @@ ModelConfig parse_model(const ConfigView& view) {
   }
   model.use_vlm_prompt_enhancer = view.get<bool>("use_vlm_prompt_enhancer", false);
   model.prompt_enhancer = view.get<std::string>("prompt_enhancer", model.prompt_enhancer);
+  model.prompt_enhancer_suffix =
+      view.get<std::string>("prompt_enhancer_suffix", model.prompt_enhancer_suffix);
   model.lora = parse_lora(view.child_or_empty("lora"));
   for (const ConfigView& item : view.items("base_loras")) {
     BaseLora base;
@@ -238,7 +240,9 @@ OptimizerConfig parse_optimizer(const ConfigView& view) {
   ConfigView args = view.child_or_empty("init_args");
   optimizer.lr = args.get<double>("lr", optimizer.name == "Prodigy" ? 1.0 : 1e-4);
   require_positive(args, "lr", optimizer.lr);
-  optimizer.weight_decay = args.get<double>("weight_decay", optimizer.weight_decay);
+  // Each class's own default, as the upstream tool passes init_args straight to it.
+  optimizer.weight_decay =
+      args.get<double>("weight_decay", optimizer.name == "AdamW" ? optimizer.weight_decay : 0.0);
   if (optimizer.weight_decay < 0) args.fail("weight_decay", "expected a value >= 0");
   optimizer.eps = args.get<double>("eps", optimizer.name == "Adafactor" ? 1e-30 : 1e-8);
   if (optimizer.name != "Adafactor") {

@@ -4,6 +4,7 @@
 // Parameter names follow PEFT: `<module>.weight`, `<module>.bias`,
 // `<module>.lora_A.weight`, `<module>.lora_B.weight`.
 #include <cstdint>
+#include <vector>
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
@@ -34,6 +35,13 @@ class OMNI_API LoraLinearImpl : public torch::nn::Module {
   // Folds the adapter into the base weight (for inference with a fixed LoRA) and detaches it.
   void fuse_lora(double extra_scale = 1.0);
 
+  // A fixed extra adapter (a base LoRA stacked under the trained one): its output
+  // scale * up(down(x)) is added in forward, it is never trained and never saved with the
+  // trainable adapter. `down` is [rank, in], `up` [out, rank]; kept in fp32 on the base's
+  // device.
+  void add_frozen_adapter(const at::Tensor& down, const at::Tensor& up, double scale);
+  std::size_t frozen_adapter_count() const { return frozen_adapters_.size(); }
+
   std::int64_t in_features() const { return weight.size(1); }
   std::int64_t out_features() const { return weight.size(0); }
 
@@ -43,6 +51,13 @@ class OMNI_API LoraLinearImpl : public torch::nn::Module {
   torch::nn::Linear lora_B{nullptr};
   double lora_scale = 0.0;  // alpha / r, times any user scale
   double lora_dropout = 0.0;
+
+ private:
+  struct FrozenAdapter {
+    at::Tensor down, up;
+    double scale;
+  };
+  std::vector<FrozenAdapter> frozen_adapters_;
 };
 
 TORCH_MODULE(LoraLinear);

@@ -37,6 +37,10 @@ class FLUX_KONTEXT_API FluxKontextTrainer : public omni::Trainer {
   // Kontext gives every control token [1, row, col].
   virtual at::Tensor control_image_ids(const std::vector<PackedGrid>& controls) const;
 
+  // Names the scheme control_image_ids implements. Cache keys include it: cached files hold
+  // the grids the ids are rebuilt from, and a cache written under another scheme is not used.
+  virtual std::string position_id_scheme() const { return "kontext"; }
+
   // The whole image-token id table: the target's [0, row, col] first, then the controls.
   at::Tensor image_ids(const PackedGrid& target, const std::vector<PackedGrid>& controls) const;
 
@@ -58,6 +62,7 @@ class FLUX_KONTEXT_API FluxKontextTrainer : public omni::Trainer {
   CachePlan prepare_cache(const omni::StageContext& context);
   std::unique_ptr<omni::PromptEnhancer> make_prompt_enhancer(const omni::StageContext& context) const;
   friend class KontextPredictor;
+  friend class KontextValidation;
 
   TrainerConfig config_;
   std::optional<omni::ConfigView> enhancer_options_;

@@ -50,4 +50,10 @@ FLUX_KONTEXT_API KontextTextEncoders load_text_encoders(const KontextModelPaths&
                                                         c10::Device clip_device,
                                                         c10::Device t5_device);
 
+// Puts `model.base_loras` on the transformer in order: `fuse: true` folds a LoRA into the
+// base weights, `fuse: false` stacks it as a fixed adapter; either way it is never trained.
+// Call before the trainable LoRA is attached. Errors name the file (lora_files.hpp).
+FLUX_KONTEXT_API void apply_base_loras(FluxTransformer2DModelImpl& model,
+                                       const std::vector<BaseLora>& base_loras);
+
 }  // namespace flux_kontext

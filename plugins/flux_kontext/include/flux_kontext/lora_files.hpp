@@ -83,4 +83,15 @@ FLUX_KONTEXT_API std::vector<std::string> load_lora_file(const std::filesystem::
                                                          FluxTransformer2DModelImpl& model,
                                                          double scale = 1.0);
 
+// How `apply_lora_file` puts a file's adapters on the model: as the trainable adapter (what
+// load_lora_file does), folded into the base weights, or as fixed adapters stacked under any
+// trainable one (base LoRAs, `model.base_loras` with `fuse: false`).
+enum class LoraApplication { trainable, fused, stacked };
+
+// load_lora_file with a choice of application; the same checks and errors.
+FLUX_KONTEXT_API std::vector<std::string> apply_lora_file(const std::filesystem::path& path,
+                                                          FluxTransformer2DModelImpl& model,
+                                                          double scale,
+                                                          LoraApplication application);
+
 }  // namespace flux_kontext

@@ -24,6 +24,8 @@ struct CachedSample {
   at::Tensor prompt_embeds;         // [text tokens, joint_attention_dim]
   at::Tensor pooled_prompt_embeds;  // [pooled_projection_dim]
   at::Tensor mask;                  // [target tokens] in [0, 1]; undefined without a mask
+  std::string prompt;           // the dataset's prompt
+  std::string enhanced_prompt;  // the prompt enhancer's rewrite, which was encoded; or empty
 };
 
 // A stable fingerprint of a file's bytes (size and 64-bit FNV-1a), for cache keys.

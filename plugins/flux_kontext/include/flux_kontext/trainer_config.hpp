@@ -39,6 +39,9 @@ struct ModelConfig {
   bool quantize = false;
   bool use_vlm_prompt_enhancer = false;
   std::string prompt_enhancer = "qwen2_5_vl";  // registry name of the enhancer
+  // Appended to the instruction the enhancer sees (DreamOmni2's VLM convention; " It is
+  // generation task." for subject-driven generation).
+  std::string prompt_enhancer_suffix = " It is editing task.";
   LoraConfig lora;
   std::vector<BaseLora> base_loras;
 };

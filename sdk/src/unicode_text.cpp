@@ -1,4 +1,4 @@
-#include "unicode_text.hpp"
+#include "omni/unicode_text.hpp"
 
 #include <unicode/locid.h>
 #include <unicode/normalizer2.h>
@@ -8,7 +8,7 @@
 
 #include "omni/error.hpp"
 
-namespace flux_kontext::unicode {
+namespace omni::unicode {
 namespace {
 
 icu::UnicodeString to_icu(std::u32string_view text) {
@@ -102,4 +102,4 @@ bool is_other(char32_t code_point) {
   return (U_GET_GC_MASK(static_cast<UChar32>(code_point)) & U_GC_C_MASK) != 0;
 }
 
-}  // namespace flux_kontext::unicode
+}  // namespace omni::unicode
