@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The README's first command: installs what is needed, builds, installs omnihost into
-# ./build/install, builds the out-of-tree example plugin against that installed SDK and runs
-# its job with the installed host.
+# The README's first command: installs what is needed, builds and installs omnihost into
+# ./build/install, then trains a DreamOmni2 LoRA on the embedded tiny model and the synthetic
+# shapes data set (both made on first use) with the installed host:
+#   omnihost run configs/quickstart.yaml
+# Extra arguments go to `omnihost run`, e.g. --set train.max_train_steps=50 or --resume latest.
+# The report (loss curve, held-out grids, summary) ends up under output/quickstart/run-*/report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -14,10 +17,5 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j "$(nproc)"
 cmake --install build --prefix "$prefix" > /dev/null
 
-# A plugin written out of tree, exactly as a third party would: find_package(OmniSDK).
-cmake -S examples/toy_regression -B build/example -G Ninja -DCMAKE_PREFIX_PATH="$prefix"
-cmake --build build/example -j "$(nproc)"
-cmake --install build/example --prefix "$prefix" > /dev/null
-
 "$prefix/bin/omnihost" plugins
-"$prefix/bin/omnihost" run examples/toy_regression/config.yaml "$@"
+time "$prefix/bin/omnihost" run configs/quickstart.yaml --threads "$(nproc)" "$@"

@@ -37,7 +37,7 @@ trap 'umount "$root/proc"' EXIT
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 
 chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-  bash -c '
+  OMNI_REQUIRE_NPM_TEST=1 bash -c '
     set -euo pipefail
     cd /work/src
     bash scripts/install-deps.sh > /dev/null

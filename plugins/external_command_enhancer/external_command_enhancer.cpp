@@ -1,35 +1,16 @@
 #include "external_command_enhancer.hpp"
 
-#include <stdlib.h>
-
 #include <filesystem>
 
 #include <fmt/format.h>
 
 #include "omni/error.hpp"
 #include "omni/image_io.hpp"
+#include "omni/temporary_folder.hpp"
 #include "subprocess.hpp"
 
 namespace external_command_enhancer {
 namespace {
-
-// A temporary folder that removes itself, for images given without a file.
-class TemporaryFolder {
- public:
-  TemporaryFolder() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "omnihost-enhancer-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw omni::Error("external_command: cannot create a temporary folder");
-    path_ = pattern;
-  }
-  ~TemporaryFolder() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 std::string tail(const std::string& text, std::size_t count) {
   return text.size() <= count ? text : "..." + text.substr(text.size() - count);
@@ -53,13 +34,14 @@ ExternalCommandEnhancer::ExternalCommandEnhancer(ExternalCommandOptions options)
 
 std::string ExternalCommandEnhancer::enhance(const omni::EnhanceRequest& request) {
   std::vector<std::string> argv = options_.command;
-  std::optional<TemporaryFolder> scratch;
+  // A folder for images given without a file.
+  std::optional<omni::TemporaryFolder> scratch;
   for (std::size_t i = 0; i < request.images.size(); ++i) {
     if (i < request.image_paths.size() && !request.image_paths[i].empty()) {
       argv.push_back(request.image_paths[i].string());
       continue;
     }
-    if (!scratch) scratch.emplace();
+    if (!scratch) scratch.emplace("omnihost-enhancer");
     const auto file = scratch->path() / fmt::format("image-{}.png", i + 1);
     omni::write_png(file, request.images[i]);
     argv.push_back(file.string());

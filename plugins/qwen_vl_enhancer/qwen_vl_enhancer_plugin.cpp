@@ -1,8 +1,9 @@
 // The qwen_vl_enhancer plugin module: registers the `qwen2_5_vl` prompt enhancer, Qwen2.5-VL
-// run in LibTorch (the model code is the omni_qwen_vl library).
+// run in LibTorch (the model code is the omni_qwen_vl library), and `omnihost debug vlm`.
 #include "omni/config.hpp"
 #include "omni/plugin_api.hpp"
 #include "omni/prompt_enhancer.hpp"
+#include "qwen_vl/debug_vlm.hpp"
 #include "qwen_vl/qwen_vl_enhancer.hpp"
 #include "qwen_vl_options.hpp"
 
@@ -21,6 +22,7 @@ void register_qwen_vl_enhancer(omni::Registrar& registrar) {
         qwen_vl_enhancer::parse_qwen_vl_options(options));
   };
   registrar.add_prompt_enhancer(std::move(factory));
+  registrar.add_command(qwen_vl::debug_vlm_command());
 }
 
 }  // namespace

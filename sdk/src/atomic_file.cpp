@@ -1,4 +1,4 @@
-#include "atomic_file.hpp"
+#include "omni/atomic_file.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -13,7 +13,7 @@
 
 #include "omni/error.hpp"
 
-namespace omni::detail {
+namespace omni {
 namespace {
 
 namespace fs = std::filesystem;
@@ -88,4 +88,4 @@ void write_file_atomically(const fs::path& file, const void* data, std::size_t s
   out.commit();
 }
 
-}  // namespace omni::detail
+}  // namespace omni

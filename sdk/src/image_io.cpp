@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include "atomic_file.hpp"
+#include "omni/atomic_file.hpp"
 #include "image_codecs.hpp"
 #include "omni/error.hpp"
 
@@ -117,7 +117,7 @@ void write_png(const fs::path& file, const Image& image) {
   } catch (const Error& error) {
     throw Error(fmt::format("cannot save PNG image '{}': {}", file.string(), error.what()));
   }
-  detail::write_file_atomically(file, bytes.data(), bytes.size(), "PNG image");
+  write_file_atomically(file, bytes.data(), bytes.size(), "PNG image");
 }
 
 }  // namespace omni

@@ -4,14 +4,12 @@
 
 #include <algorithm>
 #include <fstream>
-#include <map>
 
 #include <ATen/ATen.h>
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "omni/error.hpp"
 #include "omni/safetensors.hpp"
+#include "qwen/qwen_test_model.hpp"
 #include "qwen_vl/qwen_chat_template.hpp"
 #include "qwen_vl/qwen_pretokenizer.hpp"
 #include "qwen_vl/qwen_tokenizer.hpp"
@@ -24,39 +22,8 @@ const std::filesystem::path vlm_fixtures = std::filesystem::path(OMNI_FIXTURES_D
 
 using Pieces = std::vector<std::string>;
 
-// Bytes 0..255 as ids 0..255 (their byte-level characters), a few merges, filler tokens up to
-// `vocab`, and Qwen's special tokens at the ids the tiny fixture model uses.
-nlohmann::json tiny_tokenizer_json(std::int64_t vocab = 2048) {
-  nlohmann::json vocab_json = nlohmann::json::object();
-  for (int b = 0; b < 256; ++b) vocab_json[qwen_vl::bytes_to_unicode(std::string(1, static_cast<char>(b)))] = b;
-  const std::vector<std::pair<std::string, std::string>> merges = {
-      {"h", "e"}, {"l", "l"}, {"he", "ll"}, {"hell", "o"}, {"Ġ", "w"}, {"o", "r"}, {"Ġw", "or"}};
-  std::int64_t id = 256;
-  nlohmann::json merges_json = nlohmann::json::array();
-  for (const auto& [a, b] : merges) {
-    vocab_json[a + b] = id++;
-    merges_json.push_back({a, b});
-  }
-  const std::map<std::int64_t, std::string> specials = {
-      {2020, "<|endoftext|>"}, {2021, "<|im_start|>"}, {2022, "<|im_end|>"},
-      {2029, "<|vision_start|>"}, {2030, "<|vision_end|>"}, {2031, "<|vision_pad|>"},
-      {2032, "<|image_pad|>"}, {2033, "<|video_pad|>"}};
-  nlohmann::json added = nlohmann::json::array();
-  for (; id < vocab; ++id) {
-    auto special = specials.find(id);
-    if (special != specials.end()) {
-      added.push_back({{"id", id}, {"content", special->second}, {"special", true}});
-    } else {
-      vocab_json[fmt::format("filler{}", id)] = id;
-    }
-  }
-  return {{"version", "1.0"},
-          {"added_tokens", added},
-          {"model", {{"type", "BPE"}, {"vocab", vocab_json}, {"merges", merges_json}}}};
-}
-
 std::filesystem::path write_tokenizer(const omni::test::TempDir& dir) {
-  return dir.write("tokenizer.json", tiny_tokenizer_json().dump());
+  return dir.write("tokenizer.json", qwen_test::tiny_tokenizer_json().dump());
 }
 
 }  // namespace
@@ -138,10 +105,7 @@ TEST_SUITE("qwen_vl") {
   TEST_CASE("the qwen2_5_vl enhancer runs the tiny model and names its settings") {
     omni::test::TempDir dir;
     const std::filesystem::path model = dir.path() / "vlm-model";
-    std::filesystem::create_directories(model);
-    std::filesystem::copy_file(vlm_fixtures / "qwen2_5_vl_tiny" / "config.json", model / "config.json");
-    std::filesystem::create_symlink(vlm_fixtures / "qwen2_5_vl_tiny" / "model.safetensors",
-                                    model / "model.safetensors");
+    qwen_test::write_tiny_vlm_folder(model, /*with_tokenizer=*/false);
     qwen_vl_enhancer::QwenVlOptions options;
     options.model = dir.path().string();
     options.subfolder = "vlm-model";
@@ -150,7 +114,7 @@ TEST_SUITE("qwen_vl") {
     // Without tokenizer.json: a clear error naming it.
     CHECK_THROWS_WITH_AS(qwen_vl::QwenVlEnhancer{options}, doctest::Contains("tokenizer.json"),
                          omni::Error);
-    std::ofstream(model / "tokenizer.json") << tiny_tokenizer_json().dump();
+    std::ofstream(model / "tokenizer.json") << qwen_test::tiny_tokenizer_json().dump();
 
     qwen_vl::QwenVlEnhancer enhancer(options);
     auto cases = omni::SafetensorsFile::open(vlm_fixtures / "qwen2_5_vl_cases.safetensors");

@@ -1,17 +1,25 @@
 // Qwen2.5-VL against the upstream transformers fixtures (../shared/fixtures/vlm, README
 // there): pixel_values within 1e-6, image_embeds within 1e-4, logits within 1e-3, position
-// ids, rope_deltas and greedy ids exactly.
+// ids, rope_deltas and greedy ids exactly; in the library and through `omnihost debug vlm`.
+// Also the host switching between the qwen2_5_vl and external_command enhancers by config.
 #include <doctest/doctest.h>
+
+#include <map>
+#include <set>
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include "flux_kontext/prompt_enhancement.hpp"
+#include "flux_kontext/tiny_pipeline.hpp"
 #include "omni/error.hpp"
 #include "omni/safetensors.hpp"
+#include "qwen/qwen_test_model.hpp"
 #include "qwen_vl/qwen_generation.hpp"
 #include "qwen_vl/qwen_image_processor.hpp"
 #include "qwen_vl/qwen_mrope.hpp"
 #include "qwen_vl/qwen_vl_config.hpp"
+#include "qwen_vl/qwen_vl_enhancer.hpp"
 #include "qwen_vl/qwen_vl_model.hpp"
 #include "test_support.hpp"
 
@@ -38,6 +46,29 @@ qwen_vl::QwenVlModel& tiny() {
 std::vector<std::int64_t> to_vector(const at::Tensor& t) {
   at::Tensor flat = t.to(at::kLong).contiguous().flatten();
   return {flat.data_ptr<std::int64_t>(), flat.data_ptr<std::int64_t>() + flat.numel()};
+}
+
+// `omnihost debug vlm` on the tiny model for `tag` of `cases`, writing `out`.
+omni::test::CommandResult debug_vlm(const std::filesystem::path& cases, const std::string& tag,
+                                    const std::filesystem::path& out, const std::string& extra = "") {
+  using omni::test::quote;
+  return omni::test::run_host("debug vlm --model " + quote(tiny_model.string()) + " --cases " +
+                              quote(cases.string()) + " --tag " + quote(tag) + " --out " +
+                              quote(out.string()) + " --threads 2" + extra);
+}
+
+// prompt -> the enhanced prompts of the cache entries for it (the empty prompt's left out).
+std::map<std::string, std::set<std::string>> enhanced_prompts(const std::filesystem::path& cache) {
+  std::map<std::string, std::set<std::string>> found;
+  for (const auto& entry : std::filesystem::directory_iterator(cache)) {
+    const auto file = omni::SafetensorsFile::open(entry.path());
+    const auto& metadata = file->metadata();
+    const auto prompt = metadata.find("omnihost.prompt");
+    const auto enhanced = metadata.find("omnihost.enhanced_prompt");
+    if (prompt == metadata.end() || prompt->second.empty()) continue;
+    found[prompt->second].insert(enhanced == metadata.end() ? "(none)" : enhanced->second);
+  }
+  return found;
 }
 
 }  // namespace
@@ -288,5 +319,141 @@ TEST_SUITE("qwen_vl") {
     const at::Tensor embeds = tiny()->image_embeds(cases->tensor("one_image.pixel_values"), grid);
     CHECK_THROWS_WITH_AS(tiny()->embed(ids, embeds), doctest::Contains("image tokens"),
                          omni::Error);
+  }
+
+  TEST_CASE("omnihost debug vlm reproduces both cases from pixel_values and from the raw images") {
+    omni::test::TempDir dir;
+    auto cases = open_cases();
+    for (const std::string name : case_names) {
+      for (const bool from_pixels : {false, true}) {
+        CAPTURE(name);
+        CAPTURE(from_pixels);
+        const auto out = dir.path() / fmt::format("{}_{}.safetensors", name, from_pixels);
+        const omni::test::CommandResult result =
+            debug_vlm(cases->path(), name, out, from_pixels ? " --from-pixels" : "");
+        REQUIRE_MESSAGE(result.exit_code == 0, result.output);
+        const auto written = omni::SafetensorsFile::open(out);
+        const auto key = [&](const char* field) { return fmt::format("{}.{}", name, field); };
+        CHECK(max_abs_difference(written->tensor(key("image_embeds")),
+                                 cases->tensor(key("image_embeds"))) < 1e-4);
+        CHECK(max_abs_difference(written->tensor(key("logits")), cases->tensor(key("logits"))) < 1e-3);
+        for (const char* exact : {"position_ids", "rope_deltas", "greedy_ids"}) {
+          CAPTURE(exact);
+          CHECK(to_vector(written->tensor(key(exact))) == to_vector(cases->tensor(key(exact))));
+          CHECK((written->tensor(key(exact)).sizes() == cases->tensor(key(exact)).sizes()));
+        }
+      }
+    }
+  }
+
+  TEST_CASE("omnihost debug vlm names the file, the tensor and what it expected on bad input") {
+    omni::test::TempDir dir;
+    auto cases = open_cases();
+    const at::Tensor ids = cases->tensor("one_image.input_ids");
+    const at::Tensor grid = cases->tensor("one_image.image_grid_thw");
+    const at::Tensor pixels = cases->tensor("one_image.pixel_values");
+    const auto bad = dir.path() / "bad_cases.safetensors";
+    omni::save_safetensors(bad, {{"batch.input_ids", ids.expand({2, -1}).contiguous()},
+                                 {"narrow.input_ids", ids},
+                                 {"narrow.image_grid_thw", grid},
+                                 {"narrow.pixel_values", pixels.narrow(1, 0, 1000).contiguous()},
+                                 {"mismatch.input_ids", ids},
+                                 {"mismatch.image_grid_thw", cases->tensor("two_images.image_grid_thw")},
+                                 {"mismatch.pixel_values", cases->tensor("two_images.pixel_values")},
+                                 {"odd.input_ids", ids},
+                                 {"odd.image_grid_thw", grid.narrow(1, 0, 2).contiguous()},
+                                 {"no_images.input_ids", ids},
+                                 {"no_images.image_grid_thw", grid},
+                                 {"no_images.pixel_values", pixels}});
+    struct Bad {
+      std::filesystem::path cases;
+      std::string tag, extra;
+      std::vector<std::string> expected;
+    };
+    const std::vector<Bad> inputs = {
+        {bad, "absent", "", {"bad_cases.safetensors", "'absent.input_ids' is missing", "int64 [1, tokens]"}},
+        {bad, "batch", "", {"'batch.input_ids'", "[2, 60]", "[1, tokens]"}},
+        {bad, "narrow", "", {"'narrow.pixel_values'", "[140, 1000]", "[140, 1176]"}},
+        {bad, "mismatch", "", {"'mismatch.input_ids' does not fit mismatch.image_grid_thw", "Qwen M-RoPE"}},
+        {bad, "odd", "", {"'odd.image_grid_thw'", "[1, 2]", "[images, 3]"}},
+        {bad, "no_images", " --from-pixels", {"'no_images.image_0' is missing", "--from-pixels"}},
+        {dir.path() / "absent.safetensors", "one_image", "", {"absent.safetensors"}},
+    };
+    for (const Bad& input : inputs) {
+      CAPTURE(input.tag);
+      const auto out = dir.path() / (input.tag + ".safetensors");
+      const omni::test::CommandResult result = debug_vlm(input.cases, input.tag, out, input.extra);
+      CAPTURE(result.output);
+      CHECK(result.exit_code == 1);  // an error message, not a crash
+      for (const std::string& text : input.expected) CHECK(result.output.find(text) != std::string::npos);
+      CHECK_FALSE(std::filesystem::exists(out));
+    }
+    const omni::test::CommandResult no_model = omni::test::run_host(
+        "debug vlm --model " + omni::test::quote((dir.path() / "no_model").string()) +
+        " --cases " + omni::test::quote(cases->path().string()) + " --tag one_image --out x");
+    CHECK(no_model.exit_code == 1);
+    CHECK(no_model.output.find("no_model") != std::string::npos);
+  }
+
+  TEST_CASE("one omnihost build caches DreamOmni2 prompts through qwen2_5_vl or external_command, as configured") {
+    namespace fs = std::filesystem;
+    using omni::test::quote;
+    omni::test::TempDir dir;
+    const fs::path root = dir.path();
+    flux_kontext::write_tiny_kontext_pipeline(root / "model", 5);
+    qwen_test::write_tiny_vlm_folder(root / "vlm" / "vlm-model");
+    std::vector<std::string> prompts;
+    std::vector<std::vector<fs::path>> references;
+    for (int s = 0; s < 2; ++s) {
+      const std::string stem = "s" + std::to_string(s);
+      omni::test::write_noise_png(root / "data" / "target" / (stem + ".png"), 32, 32, 10 + s);
+      prompts.push_back("put the object of image 2 into image 1 " + stem);
+      dir.write("data/target/" + stem + ".txt", prompts.back());
+      references.push_back({root / "data" / "control" / (stem + ".png"),
+                            root / "data" / "control" / (stem + "_control_1.png")});
+      omni::test::write_noise_png(references.back()[0], 32, 32, 100 + s);
+      omni::test::write_noise_png(references.back()[1], 48, 32, 200 + s);
+    }
+    dir.write("answer.sh", "cat > /dev/null\nprintf '<gen>rewritten by the script</gen>\\n'\n");
+    const std::string r = root.string();
+    const std::string cache_run =
+        "run " + quote(std::string(OMNI_SOURCE_DIR) + "/configs/dreamomni2_release_example.yaml") +
+        " --mode cache --set threads=2 --set model.pretrained_model_name_or_path=" + quote(r + "/model") +
+        " --set cache.devices.prompt_enhancer=cpu --set predict.devices.prompt_enhancer=cpu" +
+        " --set data.init_args.dataset_path=" + quote(r + "/data") +
+        " --set " + quote("data.init_args.processor.init_args.target_size=[32, 32]") +
+        " --set cache.cache_dir=" + quote(r + "/cache") + " --set logging.output_dir=" + quote(r + "/output");
+
+    const omni::test::CommandResult external = omni::test::run_host(
+        cache_run + " --set model.prompt_enhancer=external_command --set " +
+        quote("prompt_enhancer.command=[sh, " + r + "/answer.sh]"));
+    REQUIRE_MESSAGE(external.exit_code == 0, external.output);
+    const omni::test::CommandResult qwen = omni::test::run_host(
+        cache_run + " --set model.prompt_enhancer=qwen2_5_vl --set prompt_enhancer.model=" +
+        quote(r + "/vlm") + " --set prompt_enhancer.subfolder=vlm-model" +
+        " --set prompt_enhancer.dtype=fp32 --set prompt_enhancer.device=cpu" +
+        " --set prompt_enhancer.max_new_tokens=6");
+    REQUIRE_MESSAGE(qwen.exit_code == 0, qwen.output);
+    // The enhancer's identity is part of every cache key: nothing of the first run is reused.
+    CHECK_MESSAGE(qwen.output.find("2 of 2 samples to compute") != std::string::npos, qwen.output);
+
+    // What the library gives for the same request, the way the trainer asks it.
+    qwen_vl_enhancer::QwenVlOptions options;
+    options.model = r + "/vlm";
+    options.dtype = "fp32";
+    options.max_new_tokens = 6;
+    qwen_vl::QwenVlEnhancer enhancer(options);
+    const auto found = enhanced_prompts(root / "cache");
+    REQUIRE(found.size() == prompts.size());
+    for (std::size_t s = 0; s < prompts.size(); ++s) {
+      CAPTURE(prompts[s]);
+      const std::string answer =
+          flux_kontext::enhance_prompt(enhancer, prompts[s], references[s], " It is editing task.",
+                                       "test")
+              .rewritten;
+      MESSAGE("tiny qwen2_5_vl rewrite: " << answer);
+      CHECK(answer != prompts[s]);  // the model answered: its own text, not the fallback
+      CHECK(found.at(prompts[s]) == std::set<std::string>{"rewritten by the script", answer});
+    }
   }
 }

@@ -8,6 +8,7 @@
 #include "flux_kontext/debug_position_ids.hpp"
 #include "flux_kontext/debug_text_encoder.hpp"
 #include "flux_kontext/debug_vae.hpp"
+#include "flux_kontext/embedded_inputs.hpp"
 #include "flux_kontext/lora_command.hpp"
 #include "flux_kontext/text_encoders.hpp"
 
@@ -25,6 +26,8 @@ void register_flux_kontext(omni::Registrar& registrar) {
   registrar.add_command(flux_kontext::debug_position_ids_command());
   registrar.add_command(flux_kontext::debug_text_encoder_command());
   registrar.add_command(flux_kontext::lora_convert_command());
+  registrar.add_command(flux_kontext::init_model_command());
+  registrar.add_command(flux_kontext::init_data_command());
   registrar.add_text_encoder(flux_kontext::clip_text_encoder_factory());
   registrar.add_text_encoder(flux_kontext::t5_text_encoder_factory());
 }

@@ -3,6 +3,9 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include <yaml-cpp/yaml.h>
+
+#include "flux_kontext/embedded_inputs.hpp"
 #include "flux_kontext/kontext_components.hpp"
 #include "kontext_cache_plan.hpp"
 #include "omni/error.hpp"
@@ -25,7 +28,7 @@ at::Tensor FluxKontextTrainer::image_ids(const PackedGrid& target,
 }
 
 std::unique_ptr<omni::PromptEnhancer> FluxKontextTrainer::make_prompt_enhancer(
-    const omni::StageContext& context) const {
+    const omni::StageContext& context, const std::optional<std::string>& stage_device) const {
   if (!config_.model.use_vlm_prompt_enhancer) return nullptr;
   if (!context.components) {
     throw omni::Error(fmt::format("{}: a prompt enhancer is configured but no component "
@@ -33,23 +36,45 @@ std::unique_ptr<omni::PromptEnhancer> FluxKontextTrainer::make_prompt_enhancer(
   }
   omni::ConfigView options = enhancer_options_ ? *enhancer_options_
                                                : omni::ConfigDocument::from_string("{}").root();
+  if (stage_device) {
+    // The stage's device map (cache.devices.prompt_enhancer, ...) wins over the enhancer's
+    // own `device` option: the options are copied with `device` replaced.
+    YAML::Node copy = options.node().IsMap() ? YAML::Clone(options.node())
+                                             : YAML::Node(YAML::NodeType::Map);
+    copy["device"] = *stage_device;
+    YAML::Emitter yaml;
+    yaml << copy;
+    options = omni::ConfigDocument::from_string(yaml.c_str(), "prompt_enhancer (device from the "
+                                                             "stage's device map)")
+                  .root();
+  }
   return context.components->make_prompt_enhancer(config_.model.prompt_enhancer, options);
 }
 
-CachePlan FluxKontextTrainer::prepare_cache(const omni::StageContext& context) {
-  KontextModelPaths paths = resolve_model_paths(config_.model);
-  std::unique_ptr<omni::PromptEnhancer> enhancer = make_prompt_enhancer(context);
-  CachePlan plan = plan_cache(config_, config_.data, paths,
+CachePlan FluxKontextTrainer::prepare_cache(const omni::StageContext& context,
+                                            const TrainerConfig& config,
+                                            const std::optional<std::string>& enhancer_device) const {
+  make_missing_inputs(config);
+  KontextModelPaths paths = resolve_model_paths(config.model);
+  // The enhancer lives only as long as this call: it is unloaded before any training.
+  std::unique_ptr<omni::PromptEnhancer> enhancer = make_prompt_enhancer(context, enhancer_device);
+  CachePlan plan = plan_cache(config, config.data, paths,
                               {enhancer ? enhancer->identity() : "", position_id_scheme()});
-  const DeviceMap& devices = config_.cache.devices;
+  const DeviceMap& devices = config.cache.devices;
   CacheDevices cache_devices;
   cache_devices.vae = component_device(devices.vae, devices.vae_encoder);
   cache_devices.clip = component_device(devices.text_encoder);
   cache_devices.t5 = component_device(devices.text_encoder_2);
-  fill_cache(config_, plan, paths, cache_devices, enhancer.get(), context.stop_requested);
+  fill_cache(config, plan, paths, cache_devices, enhancer.get(), context.stop_requested);
   return plan;
 }
 
-void FluxKontextTrainer::cache(const omni::StageContext& context) { prepare_cache(context); }
+void FluxKontextTrainer::cache(const omni::StageContext& context) {
+  if (!config_.cache.use_cache) {
+    fmt::print("cache: cache.use_cache is false; fit encodes the data set itself\n");
+    return;
+  }
+  prepare_cache(context, config_, config_.cache.devices.prompt_enhancer);
+}
 
 }  // namespace flux_kontext

@@ -21,7 +21,9 @@
 #include "kontext_cache_plan.hpp"
 #include "kontext_training_log.hpp"
 #include "kontext_validation.hpp"
+#include "run_report.hpp"
 #include "omni/error.hpp"
+#include "omni/temporary_folder.hpp"
 
 namespace flux_kontext {
 namespace {
@@ -148,7 +150,19 @@ at::Tensor FluxKontextTrainer::batch_loss(FluxTransformer2DModelImpl& model,
 void FluxKontextTrainer::fit(const omni::StageContext& context) {
   const TrainConfig& train = config_.train;
   KontextModelPaths paths = resolve_model_paths(config_.model);
-  CachePlan plan = prepare_cache(context);
+  // Without a cache (cache.use_cache: false) the data set is encoded into a private folder
+  // that is read into memory below and removed; the text encoders and the prompt enhancer
+  // then run here, on the fit device map's entries, and are unloaded before training.
+  std::optional<omni::TemporaryFolder> encodings;
+  TrainerConfig encoding_config = config_;
+  std::optional<std::string> enhancer_device = config_.cache.devices.prompt_enhancer;
+  if (!config_.cache.use_cache) {
+    encodings.emplace("omnihost-encodings");
+    encoding_config.cache.cache_dir = encodings->path().string();
+    encoding_config.cache.devices = train.fit_device;
+    enhancer_device = train.fit_device.prompt_enhancer;
+  }
+  CachePlan plan = prepare_cache(context, encoding_config, enhancer_device);
 
   // Where this run writes: a new run folder, or the resumed checkpoint's run.
   std::optional<CheckpointContents> resumed;
@@ -183,6 +197,7 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
     samples.push_back(std::move(*sample));
   }
   CachedSample empty_prompt = *load_cached_sample(plan.empty_prompt_file, plan.empty_prompt_key);
+  encodings.reset();
 
   const c10::Device device = component_device(train.fit_device.dit);
   FluxTransformerLoadOptions load_options;
@@ -313,6 +328,18 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
   const std::filesystem::path lora_file = run_dir / "pytorch_lora_weights.safetensors";
   write_lora(lora_file);
   fmt::print("fit: done, {} steps; LoRA written to {}\n", position.step, lora_file.string());
+
+  RunReport report;
+  report.run_dir = run_dir;
+  report.lora_file = lora_file;
+  report.quickstart_targets = config_.make_missing.dataset.has_value();
+  if (validation && config_.validation.compare_base) {
+    KontextValidation::Comparison comparison = validation->compare_with_base(*model);
+    report.held_out_base_loss = comparison.base_loss;
+    report.held_out_lora_loss = comparison.lora_loss;
+    report.held_out_grids = std::move(comparison.grids);
+  }
+  write_run_report(report);
 }
 
 }  // namespace flux_kontext

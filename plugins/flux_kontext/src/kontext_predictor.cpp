@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include "flux_kontext/embedded_inputs.hpp"
 #include "flux_kontext/flux_packing.hpp"
 #include "flux_kontext/flux_sampler.hpp"
 #include "flux_kontext/lora_files.hpp"
@@ -177,7 +178,9 @@ void FluxKontextTrainer::predict(const omni::StageContext& context) {
   const std::filesystem::path output_dir =
       predict.output_dir ? std::filesystem::path(*predict.output_dir)
                          : std::filesystem::path(config_.logging.output_dir) / "predictions";
-  std::unique_ptr<omni::PromptEnhancer> enhancer = make_prompt_enhancer(context);
+  make_missing_inputs(config_);
+  std::unique_ptr<omni::PromptEnhancer> enhancer =
+      make_prompt_enhancer(context, predict.devices.prompt_enhancer);
   KontextPredictor predictor(*this, config_, enhancer.get());
   std::filesystem::create_directories(output_dir);
   for (std::size_t i = 0; i < predict.samples.size(); ++i) {

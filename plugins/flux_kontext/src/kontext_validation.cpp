@@ -1,6 +1,7 @@
 #include "kontext_validation.hpp"
 
 #include <algorithm>
+#include <functional>
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -8,6 +9,7 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include "flux_kontext/kontext_components.hpp"
+#include "flux_kontext/lora_adapter.hpp"
 #include "kontext_cache_plan.hpp"
 #include "omni/error.hpp"
 #include "omni/image_io.hpp"
@@ -69,7 +71,7 @@ KontextValidation::KontextValidation(const FluxKontextTrainer& trainer,
   const TrainerConfig& config = trainer.config();
   const ValidationConfig& validation = config.validation;
   const auto limit = static_cast<std::size_t>(validation.max_samples);
-  std::unique_ptr<omni::PromptEnhancer> enhancer = trainer.make_prompt_enhancer(context);
+  std::unique_ptr<omni::PromptEnhancer> enhancer = trainer.make_prompt_enhancer(context, config.cache.devices.prompt_enhancer);
 
   // Dataset samples go through the cache like training samples: their latents and prompt
   // embeddings are what the loss needs, and sampling starts from the same control latents.
@@ -147,31 +149,40 @@ bool KontextValidation::due(std::int64_t step) const {
   return step > 0 && step % trainer_.config().validation.steps == 0;
 }
 
+double KontextValidation::item_loss(FluxTransformer2DModelImpl& model, std::size_t index) const {
+  // An epoch number training never reaches: the loss draws its noise and timesteps per
+  // sample from (seed, this epoch, index), the same at every validation. One sample per
+  // batch, with itself as the "empty prompt": caption dropout, which training applies,
+  // changes nothing here.
+  const std::int64_t epoch = -1 - trainer_.config().validation.seed;
+  const Item& item = items_[index];
+  return trainer_.batch_loss(model, {&*item.cached}, {static_cast<std::int64_t>(index)}, epoch,
+                             *item.cached, mu_)
+      .item<double>();
+}
+
+std::vector<at::Tensor> KontextValidation::reference_cells(const Item& item) const {
+  std::vector<at::Tensor> cells = item.controls;
+  const omni::ImageSize& size = item.request.size;
+  cells.push_back(item.target.defined() ? item.target : at::zeros({3, size.height, size.width}));
+  return cells;
+}
+
 std::optional<double> KontextValidation::run(FluxTransformer2DModelImpl& model, std::int64_t step,
                                              TrainingLog& log) {
   torch::NoGradGuard no_grad;
   model.eval();  // no LoRA dropout, and no draws from the global generator
   TrainingModeRestorer restore{model};
-  const ValidationConfig& validation = trainer_.config().validation;
-  // An epoch number training never reaches: the loss draws its noise and timesteps per
-  // sample from (seed, this epoch, index), the same at every validation.
-  const std::int64_t epoch = -1 - validation.seed;
   double loss_sum = 0;
   int loss_count = 0;
   std::vector<std::vector<at::Tensor>> rows;
   for (std::size_t i = 0; i < items_.size(); ++i) {
     const Item& item = items_[i];
     if (item.cached) {
-      // One sample per batch, with itself as the "empty prompt": caption dropout, which
-      // training applies, changes nothing here.
-      at::Tensor loss = trainer_.batch_loss(model, {&*item.cached}, {static_cast<std::int64_t>(i)},
-                                            epoch, *item.cached, mu_);
-      loss_sum += loss.item<double>();
+      loss_sum += item_loss(model, i);
       ++loss_count;
     }
-    std::vector<at::Tensor> cells = item.controls;
-    const omni::ImageSize& size = item.request.size;
-    cells.push_back(item.target.defined() ? item.target : at::zeros({3, size.height, size.width}));
+    std::vector<at::Tensor> cells = reference_cells(item);
     cells.push_back(omni::image_to_tensor(sampler_->render(model, item.request, item.settings)));
     rows.push_back(std::move(cells));
   }
@@ -185,6 +196,44 @@ std::optional<double> KontextValidation::run(FluxTransformer2DModelImpl& model, 
   fmt::print("validation at step {}: {}{}\n", step, file.string(),
              loss ? fmt::format(", val_loss {:.4f}", *loss) : "");
   return loss;
+}
+
+KontextValidation::Comparison KontextValidation::compare_with_base(FluxTransformer2DModelImpl& model) {
+  torch::NoGradGuard no_grad;
+  model.eval();
+  TrainingModeRestorer restore{model};
+  // The base model is the same model with the trained adapters' scale at zero (stacked base
+  // LoRAs, part of the base, stay on).
+  auto adapters = lora_linears(model);
+  std::vector<double> scales;
+  for (auto& [name, linear] : adapters) scales.push_back(linear->lora_scale);
+  auto set_lora = [&](bool on) {
+    for (std::size_t a = 0; a < adapters.size(); ++a) adapters[a].second->lora_scale = on ? scales[a] : 0.0;
+  };
+  struct ScaleRestorer {
+    std::function<void(bool)> set;
+    ~ScaleRestorer() { set(true); }
+  } restore_scales{set_lora};
+
+  Comparison comparison;
+  double base_sum = 0, lora_sum = 0;
+  int loss_count = 0;
+  for (std::size_t i = 0; i < items_.size(); ++i) {
+    const Item& item = items_[i];
+    std::vector<at::Tensor> cells = reference_cells(item);
+    for (bool on : {false, true}) {
+      set_lora(on);
+      if (item.cached) (on ? lora_sum : base_sum) += item_loss(model, i);
+      cells.push_back(omni::image_to_tensor(sampler_->render(model, item.request, item.settings)));
+    }
+    if (item.cached) ++loss_count;
+    comparison.grids.push_back(omni::tensor_to_image(assemble_grid({cells})));
+  }
+  if (loss_count > 0) {
+    comparison.base_loss = base_sum / loss_count;
+    comparison.lora_loss = lora_sum / loss_count;
+  }
+  return comparison;
 }
 
 }  // namespace flux_kontext

@@ -16,6 +16,7 @@
 #include "flux_kontext/sample_cache.hpp"
 #include "kontext_predictor.hpp"
 #include "kontext_training_log.hpp"
+#include "omni/image.hpp"
 #include "omni/trainer.hpp"
 
 namespace flux_kontext {
@@ -36,6 +37,15 @@ class KontextValidation {
   // targets. Leaves the model in training mode.
   std::optional<double> run(FluxTransformer2DModelImpl& model, std::int64_t step, TrainingLog& log);
 
+  // The end-of-run comparison: every sample's loss and prediction with the trained LoRA
+  // switched off (the base model) and on. One grid per sample: controls | target | base |
+  // LoRA. The losses are means over the samples that have targets.
+  struct Comparison {
+    std::optional<double> base_loss, lora_loss;
+    std::vector<omni::Image> grids;
+  };
+  Comparison compare_with_base(FluxTransformer2DModelImpl& model);
+
   struct Item {
     std::vector<at::Tensor> controls;  // [3, H, W] in [-1, 1], for the grid
     at::Tensor target;                 // undefined without a target
@@ -45,6 +55,10 @@ class KontextValidation {
   };
 
  private:
+  double item_loss(FluxTransformer2DModelImpl& model, std::size_t index) const;
+  // The grid cells every row starts with: the controls, then the target (or grey).
+  std::vector<at::Tensor> reference_cells(const Item& item) const;
+
   const FluxKontextTrainer& trainer_;
   std::filesystem::path run_dir_;
   std::optional<double> mu_;

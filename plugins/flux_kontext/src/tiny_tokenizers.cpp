@@ -128,7 +128,9 @@ std::int64_t write_t5_files(const fs::path& folder) {
                          {"eos_token", "</s>"},
                          {"extra_ids", 0},
                          {"legacy", true},
-                         {"model_max_length", 512},
+                         // The real T5 pads to 512; a tiny model's short prompts need far
+                         // fewer, and attention cost grows with every padded token.
+                         {"model_max_length", 128},
                          {"pad_token", "<pad>"},
                          {"tokenizer_class", "T5Tokenizer"},
                          {"unk_token", "<unk>"}};

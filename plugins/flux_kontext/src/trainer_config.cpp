@@ -185,6 +185,7 @@ ValidationConfig parse_validation(const ConfigView& view) {
   validation.steps = view.get<int>("steps", validation.steps);
   validation.max_samples = view.get<int>("max_samples", validation.max_samples);
   validation.seed = view.get<long>("seed", validation.seed);
+  validation.compare_base = view.get<bool>("compare_base", validation.compare_base);
   if (validation.enabled && validation.steps <= 0) view.fail("steps", "expected steps > 0");
   if (validation.enabled && validation.max_samples <= 0) {
     view.fail("max_samples", "expected max_samples > 0");
@@ -388,10 +389,33 @@ PredictConfig parse_predict(const ConfigView& view) {
   return predict;
 }
 
+MakeMissingConfig parse_make_missing(const ConfigView& view) {
+  MakeMissingConfig make;
+  make.model = view.get_optional<std::string>("model");
+  if (make.model && *make.model != "tiny") view.fail("model", "expected the model preset 'tiny'");
+  make.dataset = view.get_optional<std::string>("dataset");
+  if (make.dataset && *make.dataset != "shapes") {
+    view.fail("dataset", "expected the data set preset 'shapes'");
+  }
+  make.train_samples = view.get<int>("train_samples", make.train_samples);
+  require_positive(view, "train_samples", make.train_samples);
+  make.held_out_samples = view.get<int>("held_out_samples", make.held_out_samples);
+  require_positive(view, "held_out_samples", make.held_out_samples);
+  make.image_size = view.get<int>("image_size", make.image_size);
+  if (make.image_size < 32 || make.image_size % 16 != 0) {
+    view.fail("image_size", "expected a multiple of 16, at least 32");
+  }
+  make.shape_references = view.get<int>("shape_references", make.shape_references);
+  require_range(view, "shape_references", make.shape_references, 1, 2);
+  make.seed = view.get<long>("seed", make.seed);
+  return make;
+}
+
 }  // namespace
 
 TrainerConfig parse_trainer_config(const ConfigView& root) {
   TrainerConfig config;
+  config.make_missing = parse_make_missing(root.child_or_empty("make_missing"));
   config.model = parse_model(root.child("model"));
   config.data = parse_data(root.child_or_empty("data"));
   config.validation = parse_validation(root.child_or_empty("validation"));

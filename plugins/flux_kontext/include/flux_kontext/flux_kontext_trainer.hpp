@@ -57,10 +57,15 @@ class FLUX_KONTEXT_API FluxKontextTrainer : public omni::Trainer {
                         const CachedSample& empty_prompt, std::optional<double> mu) const;
 
  protected:
-  // Plans the dataset's cache and computes what is missing (the cache stage; fit runs it too,
-  // so a fit never trains on stale entries).
-  CachePlan prepare_cache(const omni::StageContext& context);
-  std::unique_ptr<omni::PromptEnhancer> make_prompt_enhancer(const omni::StageContext& context) const;
+  // Plans the data set's cache in `config.cache.cache_dir` and computes what is missing, with
+  // the prompt enhancer (if any) on `enhancer_device`: the cache stage, and fit's first step
+  // so that a fit never trains on stale entries.
+  CachePlan prepare_cache(const omni::StageContext& context, const TrainerConfig& config,
+                          const std::optional<std::string>& enhancer_device) const;
+  // The configured enhancer, or null when the config asks for none. `stage_device` is the
+  // running stage's device-map entry for it, which overrides the enhancer's `device` option.
+  std::unique_ptr<omni::PromptEnhancer> make_prompt_enhancer(
+      const omni::StageContext& context, const std::optional<std::string>& stage_device) const;
   friend class KontextPredictor;
   friend class KontextValidation;
 

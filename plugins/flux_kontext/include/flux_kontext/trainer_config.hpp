@@ -87,6 +87,9 @@ struct ValidationConfig {
   long seed = 42;
   std::optional<DataConfig> dataset;
   std::vector<ValidationSample> samples;
+  // At the end of fit, also score and sample the set with the LoRA switched off, for the
+  // run report's base-vs-LoRA comparison (run_report.hpp).
+  bool compare_base = false;
 };
 
 struct LoggingConfig {
@@ -176,7 +179,20 @@ struct PredictConfig {
   long seed = 42;
 };
 
+// Inputs a run creates when they are missing (embedded_inputs.hpp): the quickstart's way of
+// needing no download.
+struct MakeMissingConfig {
+  std::optional<std::string> model;    // model preset ("tiny") at model.pretrained_model_name_or_path
+  std::optional<std::string> dataset;  // data set preset ("shapes") at the data paths
+  int train_samples = 32;
+  int held_out_samples = 4;
+  int image_size = 64;
+  int shape_references = 1;
+  long seed = 0;
+};
+
 struct TrainerConfig {
+  MakeMissingConfig make_missing;
   ModelConfig model;
   DataConfig data;
   ValidationConfig validation;

@@ -5,11 +5,13 @@
 #include <filesystem>
 #include <string_view>
 
-namespace omni::detail {
+#include "omni/export.hpp"
+
+namespace omni {
 
 // `what` names the kind of file in errors: "cannot save <what> '<file>': ...". On failure
 // the temporary file is removed and `file` is left as it was.
-void write_file_atomically(const std::filesystem::path& file, const void* data,
+OMNI_API void write_file_atomically(const std::filesystem::path& file, const void* data,
                            std::size_t size, std::string_view what);
 
-}  // namespace omni::detail
+}  // namespace omni
