@@ -35,9 +35,17 @@ fi
 mount -t proc proc "$root/proc"
 trap 'umount "$root/proc"' EXIT
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+# The chroot trusts what the host trusts: behind a TLS-inspecting proxy the host's bundle holds
+# the proxy's authority, without which npm (the tokenizer comparison) cannot reach its registry.
+host_ca=/etc/ssl/certs/ca-certificates.crt
+extra_ca=()
+if [ -f "$host_ca" ]; then
+  cp "$host_ca" "$root/etc/omnihost-host-ca.crt"
+  extra_ca=(NODE_EXTRA_CA_CERTS=/etc/omnihost-host-ca.crt)
+fi
 
 chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-  OMNI_REQUIRE_NPM_TEST=1 bash -c '
+  OMNI_REQUIRE_NPM_TEST=1 "${extra_ca[@]}" bash -c '
     set -euo pipefail
     cd /work/src
     bash scripts/install-deps.sh > /dev/null

@@ -120,7 +120,11 @@ TEST_SUITE("quickstart") {
     CHECK(fs::exists(output / "predictions" / "held-out-0000.png"));
     const auto summary = nlohmann::json::parse(read_text(run / "report" / "summary.json"));
     CHECK(summary["steps"].get<int>() == 40);
-    CHECK(summary["held_out_loss_lora"].get<double>() < summary["held_out_loss_base"].get<double>());
+    // 40 of the quickstart's 400 steps on half its data lowered the held-out loss by 16.6 %
+    // when measured (400 steps: 29 %, the target 20 %); half of that is the margin.
+    const double reduction = 1 - summary["held_out_loss_lora"].get<double>() /
+                                     summary["held_out_loss_base"].get<double>();
+    CHECK(reduction >= 0.08);
     CHECK(summary["train_loss_last_mean"].get<double>() < summary["train_loss_first_mean"].get<double>());
     // A held-out grid: 2 references | target | base | LoRA, 64 px each.
     const omni::Image grid = omni::read_image(run / "report" / "held_out-0.png");
