@@ -101,6 +101,21 @@ TEST_SUITE("quickstart") {
                          doctest::Contains("already exists"), std::exception);
   }
 
+  TEST_CASE("make_missing is checked before anything is made") {
+    omni::test::TempDir dir;
+    auto result = run_quickstart(dir.path(), " --set make_missing.dataset=cubes");
+    CHECK(result.exit_code == 2);
+    CHECK(result.output.find("make_missing.dataset") != std::string::npos);
+    CHECK(result.output.find("'shapes'") != std::string::npos);
+    result = run_quickstart(dir.path(), " --set data.init_args.dataset_path=[]");
+    CHECK(result.exit_code == 2);
+    CHECK(result.output.find("needs exactly one data.init_args.dataset_path") != std::string::npos);
+    result = run_quickstart(dir.path(), " --set make_missing.image_size=40");
+    CHECK(result.exit_code == 2);
+    CHECK(result.output.find("multiple of 16") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir.path() / "output"));
+  }
+
   TEST_CASE("the quickstart runs end to end, reports, and lowers the held-out loss") {
     omni::test::TempDir dir;
     const std::string shorter = " --set train.max_train_steps=40 --set validation.steps=20"

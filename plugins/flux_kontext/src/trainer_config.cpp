@@ -426,6 +426,10 @@ TrainerConfig parse_trainer_config(const ConfigView& root) {
   config.train = parse_train(root.child_or_empty("train"));
   config.cache = parse_cache(root.child_or_empty("cache"));
   config.predict = parse_predict(root.child_or_empty("predict"));
+  if (config.make_missing.dataset && config.data.dataset_path.size() != 1) {
+    root.child("make_missing").fail("dataset", "needs exactly one data.init_args.dataset_path: the "
+                                               "folder to write the training split to");
+  }
   YAML::Emitter emitter;
   emitter << root.node();
   config.config_yaml = emitter.c_str();
