@@ -61,6 +61,19 @@ std::vector<std::vector<std::int64_t>> epoch_batches(const CachePlan& plan, std:
   return batches;
 }
 
+// Where fit encodes the data set when there is no cache: the fit device map's entries, else
+// the cache stage's.
+DeviceMap fit_encoding_devices(const DeviceMap& fit, const DeviceMap& cache) {
+  DeviceMap devices;
+  devices.vae = fit.vae ? fit.vae : cache.vae;
+  devices.vae_encoder = fit.vae_encoder ? fit.vae_encoder : cache.vae_encoder;
+  devices.text_encoder = fit.text_encoder ? fit.text_encoder : cache.text_encoder;
+  devices.text_encoder_2 = fit.text_encoder_2 ? fit.text_encoder_2 : cache.text_encoder_2;
+  devices.prompt_enhancer = fit.prompt_enhancer ? fit.prompt_enhancer : cache.prompt_enhancer;
+  devices.dit = fit.dit;
+  return devices;
+}
+
 c10::ScalarType base_dtype(const std::string& mixed_precision) {
   if (mixed_precision == "bf16") return at::kBFloat16;
   if (mixed_precision == "fp16") return at::kHalf;
@@ -152,15 +165,16 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
   KontextModelPaths paths = resolve_model_paths(config_.model);
   // Without a cache (cache.use_cache: false) the data set is encoded into a private folder
   // that is read into memory below and removed; the text encoders and the prompt enhancer
-  // then run here, on the fit device map's entries, and are unloaded before training.
+  // then run here (on train.fit_device's entries, else cache.devices') and are unloaded
+  // before training.
   std::optional<omni::TemporaryFolder> encodings;
   TrainerConfig encoding_config = config_;
   std::optional<std::string> enhancer_device = config_.cache.devices.prompt_enhancer;
   if (!config_.cache.use_cache) {
     encodings.emplace("omnihost-encodings");
     encoding_config.cache.cache_dir = encodings->path().string();
-    encoding_config.cache.devices = train.fit_device;
-    enhancer_device = train.fit_device.prompt_enhancer;
+    encoding_config.cache.devices = fit_encoding_devices(train.fit_device, config_.cache.devices);
+    enhancer_device = encoding_config.cache.devices.prompt_enhancer;
   }
   CachePlan plan = prepare_cache(context, encoding_config, enhancer_device);
 
