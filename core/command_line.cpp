@@ -1,5 +1,7 @@
 #include "command_line.hpp"
 
+#include <iostream>
+
 #include <fmt/format.h>
 
 namespace omni::host {
@@ -13,6 +15,43 @@ cxxopts::ParseResult parse_arguments(cxxopts::Options& options,
   } catch (const cxxopts::exceptions::exception& error) {
     throw UsageError(fmt::format("{}: {}", options.program(), error.what()));
   }
+}
+
+void add_config_command_options(cxxopts::Options& options, bool with_threads) {
+  options.add_options()
+      ("config", "the YAML config file", cxxopts::value<std::string>())
+      ("set", "override a key: key.path=value (repeatable)",
+       cxxopts::value<std::vector<std::string>>())
+      ("plugin-path", "extra plugin folder, searched first (repeatable)",
+       cxxopts::value<std::vector<std::string>>());
+  if (with_threads) {
+    options.add_options()
+        ("threads", "CPU threads for LibTorch (default: the config's `threads`, else one per core)",
+         cxxopts::value<int>());
+  }
+  options.add_options()("h,help", "show this help");
+  options.parse_positional({"config"});
+  options.positional_help("CONFIG");
+}
+
+std::optional<ConfigCommand> parse_config_command(cxxopts::Options& options,
+                                                  const std::vector<std::string>& arguments,
+                                                  const std::string& command) {
+  ConfigCommand result{parse_arguments(options, arguments), {}};
+  const cxxopts::ParseResult& parsed = result.parsed;
+  if (parsed.count("help")) {
+    std::cout << options.help();
+    return std::nullopt;
+  }
+  if (!parsed.count("config")) throw UsageError(command + ": missing the CONFIG argument");
+  result.request.config_file = parsed["config"].as<std::string>();
+  if (parsed.count("set")) result.request.overrides = parsed["set"].as<std::vector<std::string>>();
+  if (parsed.count("plugin-path")) {
+    for (const auto& path : parsed["plugin-path"].as<std::vector<std::string>>()) {
+      result.request.plugin_paths.emplace_back(path);
+    }
+  }
+  return result;
 }
 
 }  // namespace omni::host

@@ -1,5 +1,6 @@
 #pragma once
 // cxxopts glue shared by the subcommands.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,7 @@
 #define CXXOPTS_VECTOR_DELIMITER '\0'
 #include <cxxopts.hpp>
 
+#include "host_config.hpp"
 #include "omni/error.hpp"
 
 namespace omni::host {
@@ -16,6 +18,24 @@ namespace omni::host {
 // malformed values become omni::UsageError with cxxopts' message.
 cxxopts::ParseResult parse_arguments(cxxopts::Options& options,
                                      const std::vector<std::string>& arguments);
+
+// What the config-driven commands (run, validate, predict) share: the CONFIG positional
+// argument, --set, --plugin-path and --help, plus --threads when `with_threads`. Add the
+// command's own options first.
+void add_config_command_options(cxxopts::Options& options, bool with_threads);
+
+// A parsed config-driven command line, with the job request its shared options describe
+// (the config file, --set overrides in order, --plugin-path folders).
+struct ConfigCommand {
+  cxxopts::ParseResult parsed;
+  JobRequest request;
+};
+
+// Parses a config-driven command's arguments. Prints the help and returns nothing for
+// --help; a missing CONFIG is a UsageError naming `command`.
+std::optional<ConfigCommand> parse_config_command(cxxopts::Options& options,
+                                                  const std::vector<std::string>& arguments,
+                                                  const std::string& command);
 
 // Thrown for a bad command line; main() prints it with a hint to use --help.
 class UsageError : public Error {

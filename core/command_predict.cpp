@@ -40,7 +40,6 @@ int predict_command(const std::vector<std::string>& arguments) {
                            "Edit one image set with the config's model (and LoRA) and write a "
                            "PNG: the config's predict stage for a single request.");
   options.add_options()
-      ("config", "the YAML config file", cxxopts::value<std::string>())
       ("image", "a control image, PNG or JPEG (repeat for more references; the first sets "
        "the default output size)", cxxopts::value<std::vector<std::string>>())
       ("prompt", "the edit instruction", cxxopts::value<std::string>())
@@ -59,22 +58,12 @@ int predict_command(const std::vector<std::string>& arguments) {
       ("width", "output width (default: the first image's, snapped to a Kontext size)",
        cxxopts::value<int>())
       ("height", "output height (default: the first image's, snapped to a Kontext size)",
-       cxxopts::value<int>())
-      ("set", "override a key: key.path=value (repeatable)",
-       cxxopts::value<std::vector<std::string>>())
-      ("threads", "CPU threads for LibTorch (default: the config's `threads`, else one per core)",
-       cxxopts::value<int>())
-      ("plugin-path", "extra plugin folder, searched first (repeatable)",
-       cxxopts::value<std::vector<std::string>>())
-      ("h,help", "show this help");
-  options.parse_positional({"config"});
-  options.positional_help("CONFIG");
-  cxxopts::ParseResult parsed = parse_arguments(options, arguments);
-  if (parsed.count("help")) {
-    std::cout << options.help();
-    return 0;
-  }
-  if (!parsed.count("config")) throw UsageError("predict: missing the CONFIG argument");
+       cxxopts::value<int>());
+  add_config_command_options(options, /*with_threads=*/true);
+  std::optional<ConfigCommand> command =
+      parse_config_command(options, arguments, "predict");
+  if (!command) return 0;
+  const cxxopts::ParseResult& parsed = command->parsed;
   if (!parsed.count("image")) {
     throw UsageError("predict: missing --image (the image to edit; repeat for more references)");
   }
@@ -104,9 +93,7 @@ int predict_command(const std::vector<std::string>& arguments) {
   if (parsed.count("height")) fields.push_back(fmt::format("height: {}", parsed["height"].as<int>()));
   fields.push_back("output: " + yaml_string(out.filename().string()));
 
-  JobRequest request;
-  request.config_file = parsed["config"].as<std::string>();
-  if (parsed.count("set")) request.overrides = parsed["set"].as<std::vector<std::string>>();
+  JobRequest request = command->request;
   // After the user's --set, so the command line's request wins.
   auto set = [&](const std::string& key, const std::string& yaml) {
     request.overrides.push_back(key + "=" + yaml);
@@ -121,11 +108,6 @@ int predict_command(const std::vector<std::string>& arguments) {
     set("predict.lora_path", yaml_string(std::filesystem::absolute(parsed["lora"].as<std::string>()).string()));
   }
   if (parsed.count("lora-scale")) set("predict.lora_scale", fmt::format("{}", parsed["lora-scale"].as<double>()));
-  if (parsed.count("plugin-path")) {
-    for (const auto& path : parsed["plugin-path"].as<std::vector<std::string>>()) {
-      request.plugin_paths.emplace_back(path);
-    }
-  }
   Registry registry;
   PreparedJob job = prepare_job(request, registry);
   const int threads = parsed.count("threads") ? parsed["threads"].as<int>() : job.threads;

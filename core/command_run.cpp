@@ -24,37 +24,18 @@ std::vector<Stage> stages_for(const std::string& mode) {
 int run_command(const std::vector<std::string>& arguments) {
   cxxopts::Options options("omnihost run", "Run a job described by a YAML config.");
   options.add_options()
-      ("config", "the YAML config file", cxxopts::value<std::string>())
       ("mode", "cache, fit, predict or all (default: the config's `mode`, else all)",
        cxxopts::value<std::string>())
-      ("set", "override a key: key.path=value (repeatable)",
-       cxxopts::value<std::vector<std::string>>())
       ("resume", "resume fit from a checkpoint folder, or `latest`",
-       cxxopts::value<std::string>())
-      ("threads", "CPU threads for LibTorch (default: the config's `threads`, else one per core)",
-       cxxopts::value<int>())
-      ("plugin-path", "extra plugin folder, searched first (repeatable)",
-       cxxopts::value<std::vector<std::string>>())
-      ("h,help", "show this help");
-  options.parse_positional({"config"});
-  options.positional_help("CONFIG");
-  cxxopts::ParseResult parsed = parse_arguments(options, arguments);
-  if (parsed.count("help")) {
-    std::cout << options.help();
-    return 0;
-  }
-  if (!parsed.count("config")) throw UsageError("run: missing the CONFIG argument");
+       cxxopts::value<std::string>());
+  add_config_command_options(options, /*with_threads=*/true);
+  std::optional<ConfigCommand> command = parse_config_command(options, arguments, "run");
+  if (!command) return 0;
+  const cxxopts::ParseResult& parsed = command->parsed;
   // Check the mode before reading anything, so a typo fails fast.
   if (parsed.count("mode")) stages_for(parsed["mode"].as<std::string>());
 
-  JobRequest request;
-  request.config_file = parsed["config"].as<std::string>();
-  if (parsed.count("set")) request.overrides = parsed["set"].as<std::vector<std::string>>();
-  if (parsed.count("plugin-path")) {
-    for (const auto& path : parsed["plugin-path"].as<std::vector<std::string>>()) {
-      request.plugin_paths.emplace_back(path);
-    }
-  }
+  JobRequest request = command->request;
   Registry registry;
   PreparedJob job = prepare_job(request, registry);
 

@@ -13,31 +13,15 @@ int validate_command(const std::vector<std::string>& arguments) {
                            "Check a config against the host's and the plugins' schemas "
                            "without loading any model.");
   options.add_options()
-      ("config", "the YAML config file", cxxopts::value<std::string>())
-      ("set", "override a key: key.path=value (repeatable)",
-       cxxopts::value<std::vector<std::string>>())
-      ("plugin-path", "extra plugin folder, searched first (repeatable)",
-       cxxopts::value<std::vector<std::string>>())
       ("allow-missing-devices", "report devices this machine lacks (cuda:N without CUDA) as "
-       "warnings, to check a GPU config elsewhere")
-      ("h,help", "show this help");
-  options.parse_positional({"config"});
-  options.positional_help("CONFIG");
-  cxxopts::ParseResult parsed = parse_arguments(options, arguments);
-  if (parsed.count("help")) {
-    std::cout << options.help();
-    return 0;
-  }
-  if (!parsed.count("config")) throw UsageError("validate: missing the CONFIG argument");
+       "warnings, to check a GPU config elsewhere");
+  add_config_command_options(options, /*with_threads=*/false);
+  std::optional<ConfigCommand> command =
+      parse_config_command(options, arguments, "validate");
+  if (!command) return 0;
+  const cxxopts::ParseResult& parsed = command->parsed;
 
-  JobRequest request;
-  request.config_file = parsed["config"].as<std::string>();
-  if (parsed.count("set")) request.overrides = parsed["set"].as<std::vector<std::string>>();
-  if (parsed.count("plugin-path")) {
-    for (const auto& path : parsed["plugin-path"].as<std::vector<std::string>>()) {
-      request.plugin_paths.emplace_back(path);
-    }
-  }
+  JobRequest request = command->request;
   // A device this machine lacks is an error, as it would be for `run`, unless asked to let a
   // GPU config be checked on another machine.
   request.strict_devices = parsed.count("allow-missing-devices") == 0;

@@ -60,12 +60,8 @@ CachePlan FluxKontextTrainer::prepare_cache(const omni::StageContext& context,
   std::unique_ptr<omni::PromptEnhancer> enhancer = make_prompt_enhancer(context, enhancer_device);
   CachePlan plan = plan_cache(config, config.data, paths,
                               {enhancer ? enhancer->identity() : "", position_id_scheme()});
-  const DeviceMap& devices = config.cache.devices;
-  CacheDevices cache_devices;
-  cache_devices.vae = component_device(devices.vae, devices.vae_encoder);
-  cache_devices.clip = component_device(devices.text_encoder);
-  cache_devices.t5 = component_device(devices.text_encoder_2);
-  fill_cache(config, plan, paths, cache_devices, enhancer.get(), context.stop_requested);
+  fill_cache(config, plan, paths, CacheDevices::from(config.cache.devices), enhancer.get(),
+             context.stop_requested);
   return plan;
 }
 

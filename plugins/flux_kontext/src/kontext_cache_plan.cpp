@@ -6,6 +6,7 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include "flux_kontext/flux_sampler.hpp"
+#include "flux_kontext/kontext_components.hpp"
 #include "flux_kontext/prompt_enhancement.hpp"
 #include "omni/error.hpp"
 #include "omni/image_io.hpp"
@@ -83,6 +84,14 @@ bool cache_entry_valid(const std::filesystem::path& file, const std::string& key
   auto source = omni::SafetensorsFile::open(file);
   auto stored = source->metadata().find("omnihost.cache_key");
   return stored != source->metadata().end() && stored->second == key;
+}
+
+CacheDevices CacheDevices::from(const DeviceMap& devices) {
+  CacheDevices result;
+  result.vae = component_device(devices.vae, devices.vae_encoder);
+  result.clip = component_device(devices.text_encoder);
+  result.t5 = component_device(devices.text_encoder_2);
+  return result;
 }
 
 std::size_t fill_cache(const TrainerConfig& config, const CachePlan& plan,

@@ -46,6 +46,9 @@ struct CacheDevices {
   c10::Device vae = c10::Device(c10::kCPU);
   c10::Device clip = c10::Device(c10::kCPU);
   c10::Device t5 = c10::Device(c10::kCPU);
+
+  // The devices a stage's device map names (`vae`, else `vae_encoder`; unset: the CPU).
+  static CacheDevices from(const DeviceMap& devices);
 };
 
 // Computes the entries of `plan` that are missing or stale; returns how many it wrote. Loads

@@ -81,12 +81,8 @@ KontextValidation::KontextValidation(const FluxKontextTrainer& trainer,
     CachePlan plan = plan_cache(config, *validation.dataset, paths,
                                 {enhancer ? enhancer->identity() : "", trainer.position_id_scheme()});
     if (plan.samples.size() > limit) plan.samples.resize(limit);
-    const DeviceMap& devices = config.cache.devices;
-    CacheDevices cache_devices;
-    cache_devices.vae = component_device(devices.vae, devices.vae_encoder);
-    cache_devices.clip = component_device(devices.text_encoder);
-    cache_devices.t5 = component_device(devices.text_encoder_2);
-    fill_cache(config, plan, paths, cache_devices, enhancer.get(), context.stop_requested);
+    fill_cache(config, plan, paths, CacheDevices::from(config.cache.devices), enhancer.get(),
+               context.stop_requested);
     for (const PlannedSample& planned : plan.samples) {
       std::optional<CachedSample> sample = load_cached_sample(planned.file, planned.key);
       if (!sample) {
