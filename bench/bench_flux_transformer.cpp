@@ -25,6 +25,7 @@
 #include "flux_kontext/position_ids.hpp"
 #include "omni/device.hpp"
 #include "omni/error.hpp"
+#include "omni/malloc_tuning.hpp"
 
 using namespace flux_kontext;
 
@@ -128,6 +129,7 @@ std::string rate(double flops) { return fmt::format("{:.1f} GFLOP/s", flops / 1e
 }  // namespace
 
 int main(int argc, char** argv) try {
+  omni::tune_malloc_for_tensors();  // as omnihost does
   std::string preset_name = "small", dtype_name = "fp32", device_name = "cpu";
   int threads = 2, iterations = 3;
   std::int64_t batch = 1;

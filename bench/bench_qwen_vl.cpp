@@ -21,6 +21,7 @@
 
 #include "omni/device.hpp"
 #include "omni/error.hpp"
+#include "omni/malloc_tuning.hpp"
 #include "qwen_vl/qwen_generation.hpp"
 #include "qwen_vl/qwen_image_processor.hpp"
 #include "qwen_vl/qwen_vl_model.hpp"
@@ -128,6 +129,7 @@ double best_seconds(F&& body) {
 }  // namespace
 
 int main(int argc, char** argv) try {
+  omni::tune_malloc_for_tensors();  // as omnihost does
   const std::map<std::string, std::string> given = parse_options(argc, argv);
   const auto option = [&](const std::string& name, const std::string& fallback) {
     const auto found = given.find(name);

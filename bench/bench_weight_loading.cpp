@@ -26,6 +26,7 @@
 #include <torch/nn/modules/container/modulelist.h>
 
 #include "omni/error.hpp"
+#include "omni/malloc_tuning.hpp"
 #include "omni/safetensors.hpp"
 #include "omni/weight_loading.hpp"
 
@@ -246,6 +247,7 @@ int run_benchmark(double gigabytes, const fs::path& parent) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  omni::tune_malloc_for_tensors();  // as omnihost does
   try {
     const std::vector<std::string> args(argv + 1, argv + argc);
     if (args.size() == 4 && args[0] == "--load") {

@@ -9,6 +9,7 @@
 #include "command_line.hpp"
 #include "commands.hpp"
 #include "omni/error.hpp"
+#include "omni/malloc_tuning.hpp"
 #include "plugin_command.hpp"
 
 namespace {
@@ -45,6 +46,7 @@ int dispatch(const std::vector<std::string>& words) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  omni::tune_malloc_for_tensors();  // before the first tensor: freed activations get reused
   std::vector<std::string> words(argv + 1, argv + argc);
   try {
     return dispatch(words);

@@ -9,6 +9,7 @@
 
 #include "command_line.hpp"
 #include "commands.hpp"
+#include "omni/malloc_tuning.hpp"
 #include "stop_signal.hpp"
 
 namespace omni::host {
@@ -35,6 +36,7 @@ int run_stages(const PreparedJob& job, Registry& registry, const std::vector<Sta
       case Stage::fit: trainer->fit(context); break;
       case Stage::predict: trainer->predict(context); break;
     }
+    omni::release_free_memory();  // the next stage loads other models
     if (context.stop_requested->load()) {
       std::cerr << "omnihost: stopped by signal after saving state\n";
       return exit_interrupted;

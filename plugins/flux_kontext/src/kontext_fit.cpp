@@ -23,6 +23,7 @@
 #include "kontext_validation.hpp"
 #include "run_report.hpp"
 #include "omni/error.hpp"
+#include "omni/malloc_tuning.hpp"
 #include "omni/temporary_folder.hpp"
 
 namespace flux_kontext {
@@ -212,6 +213,7 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
   }
   CachedSample empty_prompt = *load_cached_sample(plan.empty_prompt_file, plan.empty_prompt_key);
   encodings.reset();
+  omni::release_free_memory();  // what the encoders left behind, before the transformer loads
 
   const c10::Device device = component_device(train.fit_device.dit);
   FluxTransformerLoadOptions load_options;

@@ -15,6 +15,14 @@
 #define OMNI_HAS_SDPA OMNI_TORCH_AT_LEAST(2, 0)
 // The float8 dtypes (safetensors F8_E4M3 / F8_E5M2) arrived in 2.1.
 #define OMNI_HAS_FLOAT8 OMNI_TORCH_AT_LEAST(2, 1)
+// c10::Allocator::allocate stopped being const, and copy_data became a pure virtual, in 2.3.
+#if OMNI_TORCH_AT_LEAST(2, 3)
+#define OMNI_ALLOCATOR_ALLOCATE_CONST
+#define OMNI_ALLOCATOR_HAS_COPY_DATA 1
+#else
+#define OMNI_ALLOCATOR_ALLOCATE_CONST const
+#define OMNI_ALLOCATOR_HAS_COPY_DATA 0
+#endif
 
 namespace omni::compat {
 
