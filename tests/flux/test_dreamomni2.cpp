@@ -265,15 +265,20 @@ printf '<|im_start|>assistant\n<gen>rewritten by the test</gen><|im_end|>\n'
     CHECK(result.output.find("all 3 samples are cached") != std::string::npos);
 
     // Fit without a cache: the enhancer runs inside fit (on the fit device map's entry) and
-    // no cache folder is written.
+    // no cache folder is written, not even for the validation data set's samples.
     fs::remove(root / "enhancer.log");
     result = run_host("run " + example + overrides + " --mode all --set cache.use_cache=false" +
                       " --set cache.cache_dir=" + quote(r + "/unused-cache") +
-                      " --set train.fit_device.prompt_enhancer=cpu");
+                      " --set train.fit_device.prompt_enhancer=cpu" +
+                      " --set validation.enabled=true --set validation.steps=100" +
+                      " --set validation.max_samples=1 --set validation.dataset.init_args.dataset_path=" +
+                      quote(r + "/data") + " --set " +
+                      quote("validation.dataset.init_args.processor.init_args.target_size=[32, 32]"));
     CAPTURE(result.output);
     REQUIRE(result.exit_code == 0);
     CHECK(result.output.find("cache.use_cache is false") != std::string::npos);
     CHECK(result.output.find("fit: done, 3 steps") != std::string::npos);
+    CHECK(result.output.find("val_loss") != std::string::npos);
     CHECK_FALSE(fs::exists(root / "unused-cache"));
     const std::string uncached_log = read_text(root / "enhancer.log");
     CHECK(uncached_log.find("images: s1.png s1_control_1.png s1_control_2.png\n") != std::string::npos);

@@ -52,12 +52,11 @@ std::unique_ptr<omni::PromptEnhancer> FluxKontextTrainer::make_prompt_enhancer(
 }
 
 CachePlan FluxKontextTrainer::prepare_cache(const omni::StageContext& context,
-                                            const TrainerConfig& config,
-                                            const std::optional<std::string>& enhancer_device) const {
+                                            const TrainerConfig& config) const {
   make_missing_inputs(config);
   KontextModelPaths paths = resolve_model_paths(config.model);
   // The enhancer lives only as long as this call: it is unloaded before any training.
-  std::unique_ptr<omni::PromptEnhancer> enhancer = make_prompt_enhancer(context, enhancer_device);
+  std::unique_ptr<omni::PromptEnhancer> enhancer = make_prompt_enhancer(context, config.cache.devices.prompt_enhancer);
   CachePlan plan = plan_cache(config, config.data, paths,
                               {enhancer ? enhancer->identity() : "", position_id_scheme()});
   fill_cache(config, plan, paths, CacheDevices::from(config.cache.devices), enhancer.get(),
@@ -70,7 +69,7 @@ void FluxKontextTrainer::cache(const omni::StageContext& context) {
     fmt::print("cache: cache.use_cache is false; fit encodes the data set itself\n");
     return;
   }
-  prepare_cache(context, config_, config_.cache.devices.prompt_enhancer);
+  prepare_cache(context, config_);
 }
 
 }  // namespace flux_kontext

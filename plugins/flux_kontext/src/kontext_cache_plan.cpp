@@ -94,6 +94,20 @@ CacheDevices CacheDevices::from(const DeviceMap& devices) {
   return result;
 }
 
+EncodingSetup::EncodingSetup(const TrainerConfig& trainer_config, std::string_view purpose)
+    : config(trainer_config) {
+  if (config.cache.use_cache) return;
+  private_folder.emplace(fmt::format("omnihost-{}", purpose));
+  config.cache.cache_dir = private_folder->path().string();
+  const DeviceMap& fit = config.train.fit_device;
+  DeviceMap& devices = config.cache.devices;
+  if (fit.vae) devices.vae = fit.vae;
+  if (fit.vae_encoder) devices.vae_encoder = fit.vae_encoder;
+  if (fit.text_encoder) devices.text_encoder = fit.text_encoder;
+  if (fit.text_encoder_2) devices.text_encoder_2 = fit.text_encoder_2;
+  if (fit.prompt_enhancer) devices.prompt_enhancer = fit.prompt_enhancer;
+}
+
 std::size_t fill_cache(const TrainerConfig& config, const CachePlan& plan,
                        const KontextModelPaths& paths, const CacheDevices& devices,
                        omni::PromptEnhancer* enhancer, const std::atomic<bool>* stop) {

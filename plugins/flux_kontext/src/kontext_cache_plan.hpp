@@ -4,6 +4,7 @@
 // fit reads the same plan, so it finds exactly the files the cache stage wrote.
 #include <atomic>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "flux_kontext/sample_preprocessing.hpp"
 #include "flux_kontext/trainer_config.hpp"
 #include "omni/prompt_enhancer.hpp"
+#include "omni/temporary_folder.hpp"
 
 namespace flux_kontext {
 
@@ -57,5 +59,16 @@ struct CacheDevices {
 std::size_t fill_cache(const TrainerConfig& config, const CachePlan& plan,
                        const KontextModelPaths& paths, const CacheDevices& devices,
                        omni::PromptEnhancer* enhancer, const std::atomic<bool>* stop);
+
+// Where fit and validation encode their data. With a cache (cache.use_cache: true) that is
+// the config as it is. Without one, a private folder that lives as long as this object
+// replaces cache.cache_dir, and the encoders and the enhancer run on train.fit_device's
+// entries, else cache.devices'.
+struct EncodingSetup {
+  TrainerConfig config;  // cache.cache_dir and cache.devices as encoding uses them
+  std::optional<omni::TemporaryFolder> private_folder;
+
+  EncodingSetup(const TrainerConfig& trainer_config, std::string_view purpose);
+};
 
 }  // namespace flux_kontext

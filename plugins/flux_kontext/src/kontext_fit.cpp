@@ -24,7 +24,6 @@
 #include "run_report.hpp"
 #include "omni/error.hpp"
 #include "omni/malloc_tuning.hpp"
-#include "omni/temporary_folder.hpp"
 
 namespace flux_kontext {
 namespace {
@@ -60,19 +59,6 @@ std::vector<std::vector<std::int64_t>> epoch_batches(const CachePlan& plan, std:
     if (!pending[key].empty()) batches.push_back(std::move(pending[key]));
   }
   return batches;
-}
-
-// Where fit encodes the data set when there is no cache: the fit device map's entries, else
-// the cache stage's.
-DeviceMap fit_encoding_devices(const DeviceMap& fit, const DeviceMap& cache) {
-  DeviceMap devices;
-  devices.vae = fit.vae ? fit.vae : cache.vae;
-  devices.vae_encoder = fit.vae_encoder ? fit.vae_encoder : cache.vae_encoder;
-  devices.text_encoder = fit.text_encoder ? fit.text_encoder : cache.text_encoder;
-  devices.text_encoder_2 = fit.text_encoder_2 ? fit.text_encoder_2 : cache.text_encoder_2;
-  devices.prompt_enhancer = fit.prompt_enhancer ? fit.prompt_enhancer : cache.prompt_enhancer;
-  devices.dit = fit.dit;
-  return devices;
 }
 
 c10::ScalarType base_dtype(const std::string& mixed_precision) {
@@ -166,18 +152,9 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
   KontextModelPaths paths = resolve_model_paths(config_.model);
   // Without a cache (cache.use_cache: false) the data set is encoded into a private folder
   // that is read into memory below and removed; the text encoders and the prompt enhancer
-  // then run here (on train.fit_device's entries, else cache.devices') and are unloaded
-  // before training.
-  std::optional<omni::TemporaryFolder> encodings;
-  TrainerConfig encoding_config = config_;
-  std::optional<std::string> enhancer_device = config_.cache.devices.prompt_enhancer;
-  if (!config_.cache.use_cache) {
-    encodings.emplace("omnihost-encodings");
-    encoding_config.cache.cache_dir = encodings->path().string();
-    encoding_config.cache.devices = fit_encoding_devices(train.fit_device, config_.cache.devices);
-    enhancer_device = encoding_config.cache.devices.prompt_enhancer;
-  }
-  CachePlan plan = prepare_cache(context, encoding_config, enhancer_device);
+  // then run here and are unloaded before training.
+  std::optional<EncodingSetup> encoding(std::in_place, config_, "encodings");
+  CachePlan plan = prepare_cache(context, encoding->config);
 
   // Where this run writes: a new run folder, or the resumed checkpoint's run.
   std::optional<CheckpointContents> resumed;
@@ -212,7 +189,7 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
     samples.push_back(std::move(*sample));
   }
   CachedSample empty_prompt = *load_cached_sample(plan.empty_prompt_file, plan.empty_prompt_key);
-  encodings.reset();
+  encoding.reset();
   omni::release_free_memory();  // what the encoders left behind, before the transformer loads
 
   const c10::Device device = component_device(train.fit_device.dit);

@@ -71,18 +71,22 @@ KontextValidation::KontextValidation(const FluxKontextTrainer& trainer,
   const TrainerConfig& config = trainer.config();
   const ValidationConfig& validation = config.validation;
   const auto limit = static_cast<std::size_t>(validation.max_samples);
-  std::unique_ptr<omni::PromptEnhancer> enhancer = trainer.make_prompt_enhancer(context, config.cache.devices.prompt_enhancer);
+  // Dataset samples are encoded as fit encodes training samples: through the cache, or into
+  // a private folder removed at the end of this constructor when cache.use_cache is false.
+  const EncodingSetup encoding(config, "validation");
+  std::unique_ptr<omni::PromptEnhancer> enhancer =
+      trainer.make_prompt_enhancer(context, encoding.config.cache.devices.prompt_enhancer);
 
-  // Dataset samples go through the cache like training samples: their latents and prompt
-  // embeddings are what the loss needs, and sampling starts from the same control latents.
+  // Their latents and prompt embeddings are what the loss needs, and sampling starts from the
+  // same control latents.
   std::vector<std::pair<PlannedSample, CachedSample>> cached;
   if (validation.dataset) {
     KontextModelPaths paths = resolve_model_paths(config.model);
-    CachePlan plan = plan_cache(config, *validation.dataset, paths,
+    CachePlan plan = plan_cache(encoding.config, *validation.dataset, paths,
                                 {enhancer ? enhancer->identity() : "", trainer.position_id_scheme()});
     if (plan.samples.size() > limit) plan.samples.resize(limit);
-    fill_cache(config, plan, paths, CacheDevices::from(config.cache.devices), enhancer.get(),
-               context.stop_requested);
+    fill_cache(encoding.config, plan, paths, CacheDevices::from(encoding.config.cache.devices),
+               enhancer.get(), context.stop_requested);
     for (const PlannedSample& planned : plan.samples) {
       std::optional<CachedSample> sample = load_cached_sample(planned.file, planned.key);
       if (!sample) {

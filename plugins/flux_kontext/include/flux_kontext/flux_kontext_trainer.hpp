@@ -57,11 +57,10 @@ class FLUX_KONTEXT_API FluxKontextTrainer : public omni::Trainer {
                         const CachedSample& empty_prompt, std::optional<double> mu) const;
 
  protected:
-  // Plans the data set's cache in `config.cache.cache_dir` and computes what is missing, with
-  // the prompt enhancer (if any) on `enhancer_device`: the cache stage, and fit's first step
-  // so that a fit never trains on stale entries.
-  CachePlan prepare_cache(const omni::StageContext& context, const TrainerConfig& config,
-                          const std::optional<std::string>& enhancer_device) const;
+  // Plans the data set's cache in `config.cache.cache_dir` and computes what is missing, on
+  // `config.cache.devices` (the prompt enhancer, if any, too): the cache stage, and fit's
+  // first step so that a fit never trains on stale entries.
+  CachePlan prepare_cache(const omni::StageContext& context, const TrainerConfig& config) const;
   // The configured enhancer, or null when the config asks for none. `stage_device` is the
   // running stage's device-map entry for it, which overrides the enhancer's `device` option.
   std::unique_ptr<omni::PromptEnhancer> make_prompt_enhancer(
