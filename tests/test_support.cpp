@@ -10,6 +10,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "omni/error.hpp"
 #include "omni/image_io.hpp"
 
 namespace omni::test {
@@ -76,6 +77,20 @@ void write_noise_png(const std::filesystem::path& file, int width, int height, u
   for (auto& value : image.pixels) value = static_cast<std::uint8_t>(random() & 0xff);
   std::filesystem::create_directories(file.parent_path());
   omni::write_png(file, image);
+}
+
+std::string error_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const omni::Error& error) {
+    return error.what();
+  }
+  return "<no error>";
+}
+
+std::string read_file(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 }  // namespace omni::test

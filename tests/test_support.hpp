@@ -1,6 +1,7 @@
 #pragma once
 // Small helpers shared by the test files.
 #include <filesystem>
+#include <functional>
 #include <string>
 
 namespace omni::test {
@@ -31,6 +32,12 @@ CommandResult run_shell(const std::string& command);
 CommandResult run_host(const std::string& arguments);
 
 std::string quote(const std::string& text);
+
+// What `action` throws as omni::Error, or "<no error>" when it throws nothing.
+std::string error_of(const std::function<void()>& action);
+
+// A file's whole content, byte for byte ("" when it cannot be read).
+std::string read_file(const std::filesystem::path& file);
 
 // Writes a PNG of seeded random RGB pixels (creating its folder).
 void write_noise_png(const std::filesystem::path& file, int width, int height, unsigned seed);

@@ -2,12 +2,12 @@
 // masks, prompts in either folder), CSV and JSON Lines manifests, selected controls, several
 // dataset paths, and one test per error, each naming the file at fault. Images are empty
 // files: indexing only looks at names.
-#include <doctest/doctest.h>
 
 #include <functional>
 
 #include "flux_kontext/dataset_index.hpp"
 #include "omni/error.hpp"
+#include "test_checks.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -17,16 +17,7 @@ using flux_kontext::index_dataset;
 
 namespace {
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const omni::Error& error) {
-    return error.what();
-  }
-  return "<no error>";
-}
-
-#define CHECK_HAS(text, part) CHECK_MESSAGE((text).find(part) != std::string::npos, (text))
+using omni::test::error_of;
 
 std::vector<DatasetSample> index_one(const fs::path& path,
                                      const DatasetIndexOptions& options = {}) {

@@ -24,6 +24,8 @@
 
 namespace {
 
+using omni::test::read_file;
+
 namespace fs = std::filesystem;
 using flux_kontext::PackedGrid;
 using omni::test::quote;
@@ -66,13 +68,6 @@ class FixedIdsTrainer : public flux_kontext::FluxKontextTrainer {
  private:
   at::Tensor ids_;
 };
-
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 }  // namespace
 
@@ -234,7 +229,7 @@ printf '<|im_start|>assistant\n<gen>rewritten by the test</gen><|im_end|>\n'
     CHECK(result.output.find("fit: done, 3 steps") != std::string::npos);
 
     // The enhancer saw every reference, in order, and the instruction with the task suffix.
-    const std::string log = read_text(root / "enhancer.log");
+    const std::string log = read_file(root / "enhancer.log");
     CAPTURE(log);
     CHECK(log.find("images: s0.png s0_control_1.png\ninstruction: put the object of image 2 into "
                    "image 1 s0 It is editing task.") != std::string::npos);
@@ -280,7 +275,7 @@ printf '<|im_start|>assistant\n<gen>rewritten by the test</gen><|im_end|>\n'
     CHECK(result.output.find("fit: done, 3 steps") != std::string::npos);
     CHECK(result.output.find("val_loss") != std::string::npos);
     CHECK_FALSE(fs::exists(root / "unused-cache"));
-    const std::string uncached_log = read_text(root / "enhancer.log");
+    const std::string uncached_log = read_file(root / "enhancer.log");
     CHECK(uncached_log.find("images: s1.png s1_control_1.png s1_control_2.png\n") != std::string::npos);
 
     // An enhancer no plugin provides is named in the error.

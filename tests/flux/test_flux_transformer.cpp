@@ -2,7 +2,6 @@
 // (../shared/fixtures/flux/flux_transformer_cases.safetensors): outputs, input and weight
 // gradients, the same through `omnihost debug flux-forward`; gradient checkpointing; bf16;
 // BFL single-file checkpoints; and the errors bad inputs must give before any compute.
-#include <doctest/doctest.h>
 
 #include <fstream>
 #include <functional>
@@ -18,6 +17,7 @@
 #include "flux_kontext/gradient_checkpoint.hpp"
 #include "omni/error.hpp"
 #include "omni/safetensors.hpp"
+#include "test_checks.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -25,21 +25,12 @@ using namespace flux_kontext;
 
 namespace {
 
+using omni::test::error_of;
+
 const fs::path kFixtures = fs::path(OMNI_FIXTURES_DIR) / "flux";
 const fs::path kTransformer = kFixtures / "tiny-flux-kontext" / "transformer";
 const fs::path kCases = kFixtures / "flux_transformer_cases.safetensors";
 constexpr std::int64_t kTargetTokens = 6;
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const omni::Error& error) {
-    return error.what();
-  }
-  return "<no error>";
-}
-
-#define CHECK_HAS(text, part) CHECK_MESSAGE((text).find(part) != std::string::npos, (text))
 
 double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
   return (a.to(at::kFloat) - b.to(at::kFloat)).abs().max().item<double>();

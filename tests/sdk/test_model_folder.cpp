@@ -1,6 +1,5 @@
 // Model folders: diffusers folders by local path, and repo ids resolved through a Hugging
 // Face cache laid out here (refs, snapshots, missing revisions and models).
-#include <doctest/doctest.h>
 
 #include <cstdlib>
 #include <functional>
@@ -10,22 +9,14 @@
 
 #include "omni/error.hpp"
 #include "omni/model_folder.hpp"
+#include "test_checks.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const omni::Error& error) {
-    return error.what();
-  }
-  return "<no error>";
-}
-
-#define CHECK_HAS(text, part) CHECK_MESSAGE((text).find(part) != std::string::npos, (text))
+using omni::test::error_of;
 
 // Sets (or unsets, with nullopt) an environment variable for the scope of one test.
 class ScopedEnv {

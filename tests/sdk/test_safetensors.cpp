@@ -12,31 +12,14 @@
 #include "omni/torch_compat.hpp"
 #include "test_support.hpp"
 
-// Debian's LibTorch logs through glog, whose CHECK macro would shadow doctest's.
-#undef CHECK
-#undef CHECK_EQ
-#undef CHECK_NE
-#undef CHECK_LT
-#undef CHECK_LE
-#undef CHECK_GT
-#undef CHECK_GE
-#include <doctest/doctest.h>
+#include "test_checks.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-// What `action` throws as omni::Error, or a marker when it throws nothing.
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const omni::Error& error) {
-    return error.what();
-  }
-  return "<no error>";
-}
-
-#define CHECK_HAS(text, part) CHECK_MESSAGE((text).find(part) != std::string::npos, (text))
+using omni::test::error_of;
+using omni::test::read_file;
 
 // A safetensors file from raw parts; `length` overrides the header length field.
 std::string raw_file(const std::string& header, const std::string& data = "",
@@ -45,11 +28,6 @@ std::string raw_file(const std::string& header, const std::string& data = "",
   std::string out(8, '\0');
   for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((n >> (8 * i)) & 0xFF);
   return out + header + data;
-}
-
-std::string read_bytes(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 std::vector<std::string> folder_entries(const fs::path& folder) {
@@ -109,7 +87,7 @@ TEST_SUITE("safetensors") {
     CHECK(at::equal(loaded->tensor("transposed"), tensors.back().second));
 
     // The header is space-padded to 8 bytes, so the data section starts aligned.
-    const std::string bytes = read_bytes(file);
+    const std::string bytes = read_file(file);
     std::uint64_t header_length = 0;
     for (int i = 7; i >= 0; --i) header_length = header_length << 8 | std::uint8_t(bytes[i]);
     CHECK(header_length % 8 == 0);

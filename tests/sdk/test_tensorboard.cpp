@@ -1,7 +1,6 @@
 // Training logs: CRC-32C against published vectors, TFRecord framing, TensorBoard events
 // written and read back with both CRCs checked (byte-exact for the records whose encoding is
 // fixed), corruption detected, and the JSON Lines metrics file.
-#include <doctest/doctest.h>
 
 #include <cmath>
 #include <cstring>
@@ -20,29 +19,15 @@
 #include "omni/tensorboard_reader.hpp"
 #include "omni/tfrecord.hpp"
 #include "omni/utf8.hpp"
+#include "test_checks.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const omni::Error& error) {
-    return error.what();
-  }
-  return "<no error>";
-}
-
-#define CHECK_HAS(text, part) CHECK_MESSAGE((text).find(part) != std::string::npos, (text))
-
-std::string read_bytes(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using omni::test::error_of;
+using omni::test::read_file;
 
 void write_bytes(const fs::path& file, const std::string& bytes) {
   std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
@@ -220,7 +205,7 @@ TEST_SUITE("tensorboard") {
       file = writer.file();
       writer.add_scalar("loss", 0.5, 3);
     }
-    const std::string good = read_bytes(file);
+    const std::string good = read_file(file);
     // Every byte of the second record: length, length CRC, data, data CRC.
     const std::size_t second = omni::frame_tfrecord(std::string(24, 'x')).size();
     for (std::size_t at = second; at < good.size(); ++at) {
@@ -291,10 +276,10 @@ TEST_SUITE("tensorboard") {
       omni::MetricsLog log(file);
       log.log(1, {{"loss", 0.5}, {"lr", 1e-4}});
       // Each line is on disk as soon as log() returns: no flush, no close.
-      CHECK(read_bytes(file).find("\"loss\":0.5") != std::string::npos);
+      CHECK(read_file(file).find("\"loss\":0.5") != std::string::npos);
       log.log(2, {{"loss", std::nan("")}, {"grad_norm", 3}});
     }
-    std::istringstream lines(read_bytes(file));
+    std::istringstream lines(read_file(file));
     std::vector<nlohmann::json> parsed;
     for (std::string line; std::getline(lines, line);)
       parsed.push_back(nlohmann::json::parse(line));
@@ -307,7 +292,7 @@ TEST_SUITE("tensorboard") {
     CHECK(parsed[1]["loss"].is_null());
     CHECK(parsed[1]["grad_norm"] == 3);
     // Names keep the order they were given in.
-    CHECK(read_bytes(file).find("\"step\":1,\"wall_time\":") == 1);
+    CHECK(read_file(file).find("\"step\":1,\"wall_time\":") == 1);
   }
 
   TEST_CASE("a resumed run appends, and a line cut short by a crash stays apart") {
@@ -317,7 +302,7 @@ TEST_SUITE("tensorboard") {
       omni::MetricsLog log(file);
       log.log(3, {{"loss", 0.25}});
     }
-    std::istringstream lines(read_bytes(file));
+    std::istringstream lines(read_file(file));
     std::vector<std::string> all;
     for (std::string line; std::getline(lines, line);) all.push_back(line);
     REQUIRE(all.size() == 3);

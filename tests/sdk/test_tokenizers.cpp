@@ -16,17 +16,12 @@
 #include "omni/error.hpp"
 #include "test_support.hpp"
 
-// Debian's LibTorch logs through glog, whose CHECK macro would shadow doctest's.
-#undef CHECK
-#undef CHECK_EQ
-#undef CHECK_NE
-#undef CHECK_LT
-#undef CHECK_LE
-#undef CHECK_GT
-#undef CHECK_GE
-#include <doctest/doctest.h>
+#include "test_checks.hpp"
 
 namespace {
+
+using omni::test::error_of;
+using omni::test::read_file;
 
 using flux_kontext::ClipTokenizer;
 using flux_kontext::SpecialTokens;
@@ -41,22 +36,6 @@ std::vector<std::string> words(T... items) {
 template <typename... T>
 Ids ids(T... items) {
   return {static_cast<std::int64_t>(items)...};
-}
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const omni::Error& error) {
-    return error.what();
-  }
-  return "";
-}
-
-std::string read_bytes(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
 }
 
 Ids row(const at::Tensor& tensor, std::int64_t index) {
@@ -293,7 +272,7 @@ TEST_SUITE("tokenizers") {
     for (const char* name : {"tokenizer/vocab.json", "tokenizer/merges.txt",
                              "tokenizer_2/spiece.model", "tokenizer_2/tokenizer_config.json"}) {
       CAPTURE(name);
-      CHECK(read_bytes(files.dir.path() / name) == read_bytes(again.path() / name));
+      CHECK(read_file(files.dir.path() / name) == read_file(again.path() / name));
     }
   }
 

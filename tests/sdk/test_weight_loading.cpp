@@ -11,30 +11,13 @@
 #include "omni/weight_loading.hpp"
 #include "test_support.hpp"
 
-// Debian's LibTorch logs through glog, whose CHECK macro would shadow doctest's.
-#undef CHECK
-#undef CHECK_EQ
-#undef CHECK_NE
-#undef CHECK_LT
-#undef CHECK_LE
-#undef CHECK_GT
-#undef CHECK_GE
-#include <doctest/doctest.h>
+#include "test_checks.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const omni::Error& error) {
-    return error.what();
-  }
-  return "<no error>";
-}
-
-#define CHECK_HAS(text, part) CHECK_MESSAGE((text).find(part) != std::string::npos, (text))
+using omni::test::error_of;
 
 struct Block : torch::nn::Module {
   Block() {
