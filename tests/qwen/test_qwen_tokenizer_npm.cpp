@@ -31,7 +31,7 @@ std::vector<std::string> varied_sentences() {
       "DON'T SHOUT", "12345 + 678 = 13023", "3.14159 and 2,718", "price: $1,299.99",
       "int main() { return 0; }", "def f(x):\n    return x ** 2\n", "a\tb\tc", "   leading",
       "trailing   ", "line one\nline two\r\nline three\n\n\n", "<|im_start|>user\nhi<|im_end|>",
-      "<|vision_start|><|image_pad|><|vision_end|>", "Caf\xC3\xA9 cre\xCC\x80me br\xC3\xBBl\xC3\xA9e",
+      "<|vision_start|><|image_pad|><|vision_end|>", "Caf\xC3\xA9 cre\xCC\x80me br\xC3\xBBl\xC3\xA9" "e",
       "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x81\xAE\xE6\x96\x87\xE7\xAB\xA0\xE3\x80\x82",
       "\xE4\xBD\xA0\xE5\xA5\xBD\xEF\xBC\x8C\xE4\xB8\x96\xE7\x95\x8C\xEF\xBC\x81",
       "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82 \xD0\xBC\xD0\xB8\xD1\x80",
