@@ -14,6 +14,13 @@
 
 #define OMNI_SPM_API extern "C" __attribute__((visibility("default")))
 
+// Exported by libsentencepiece (0.1.97 in Debian 12, 0.2 in Debian 13) but missing from its
+// installed headers. The trainer logs its whole command line at INFO before it parses the
+// --minloglevel in that command line, so the level is set here instead.
+namespace sentencepiece::logging {
+void SetMinLogLevel(int level);
+}
+
 struct omni_spm {
   sentencepiece::SentencePieceProcessor processor;
 };
@@ -127,6 +134,7 @@ OMNI_SPM_API int omni_spm_train(const char* options, const char* const* sentence
     for (std::size_t i = 0; i < count; ++i) lines.emplace_back(sentences[i], sizes[i]);
     VectorIterator iterator(std::move(lines));
     std::string serialized;
+    sentencepiece::logging::SetMinLogLevel(2);  // 0 INFO, 1 WARNING, 2 ERROR
     const auto status =
         sentencepiece::SentencePieceTrainer::Train(options, &iterator, &serialized);
     if (!status.ok()) return fail(status.message(), error, error_size);
