@@ -1,26 +1,18 @@
 #pragma once
-// What the `omnihost debug ...` commands of this library share: argument parsing with
-// messages that name the command, model-folder resolution, and reading named tensors from a
-// cases file with errors that name the file and the tensor.
+// What the `omnihost debug ...` commands of this library share besides argument parsing
+// (omni/command_options.hpp): model-folder resolution, and reading named tensors from a cases
+// file with errors that name the file and the tensor.
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
-// Repeated options keep commas (the host does the same for `--set`).
-#define CXXOPTS_VECTOR_DELIMITER '\0'
-#include <cxxopts.hpp>
 
+#include "omni/command_options.hpp"
 #include "omni/safetensors.hpp"
 
 namespace flux_kontext::detail {
-
-// Parses `arguments`; prints the help and returns nothing for --help. Unknown or stray
-// arguments and missing `required` options throw omni::Error naming the command.
-std::optional<cxxopts::ParseResult> parse_debug_arguments(cxxopts::Options& options,
-                                                          const std::vector<std::string>& arguments,
-                                                          const std::vector<std::string>& required);
 
 // `model`: a diffusers pipeline folder or repo id (the component's subfolder is taken), or
 // the component's own folder.

@@ -47,33 +47,16 @@ int run_debug_flux_forward(const std::vector<std::string>& arguments) {
       ("dtype", "weights dtype: fp32, bf16 or fp16", cxxopts::value<std::string>()->default_value("fp32"))
       ("device", "cpu, cuda or cuda:N", cxxopts::value<std::string>()->default_value("cpu"))
       ("h,help", "show this help");
-  std::vector<const char*> argv{"omnihost debug flux-forward"};
-  for (const std::string& argument : arguments) argv.push_back(argument.c_str());
-  cxxopts::ParseResult parsed;
-  try {
-    parsed = options.parse(static_cast<int>(argv.size()), argv.data());
-  } catch (const std::exception& error) {
-    throw omni::Error(fmt::format("{}: {}", kName, error.what()));
-  }
-  if (parsed.count("help")) {
-    std::cout << options.help();
-    return 0;
-  }
-  if (!parsed.unmatched().empty()) {
-    throw omni::Error(fmt::format("{}: unexpected argument '{}'", kName, parsed.unmatched()[0]));
-  }
-  for (const char* required : {"transformer", "cases", "tag", "out"}) {
-    if (!parsed.count(required)) {
-      throw omni::Error(fmt::format("{}: --{} is required (see --help)", kName, required));
-    }
-  }
-  const std::string tag = parsed["tag"].as<std::string>();
+  const auto parsed =
+      omni::parse_command_options(options, arguments, {"transformer", "cases", "tag", "out"});
+  if (!parsed) return 0;  // --help
+  const std::string tag = (*parsed)["tag"].as<std::string>();
   FluxTransformerLoadOptions load;
-  load.dtype = parse_dtype(parsed["dtype"].as<std::string>());
-  load.device = omni::parse_device(parsed["device"].as<std::string>(), "--device");
+  load.dtype = parse_dtype((*parsed)["dtype"].as<std::string>());
+  load.device = omni::parse_device((*parsed)["device"].as<std::string>(), "--device");
 
   // Everything is read and checked before the model is loaded.
-  const auto cases = omni::TensorSource::open(parsed["cases"].as<std::string>());
+  const auto cases = omni::TensorSource::open((*parsed)["cases"].as<std::string>());
   FluxTransformerInputs inputs;
   inputs.hidden_states = input(*cases, tag + ".hidden_states");
   inputs.img_ids = input(*cases, tag + ".img_ids");
@@ -83,18 +66,18 @@ int run_debug_flux_forward(const std::vector<std::string>& arguments) {
   inputs.txt_ids = input(*cases, "txt_ids");
   if (cases->contains("guidance")) inputs.guidance = cases->tensor("guidance");
 
-  FluxTransformer2DModel model = load_flux_transformer(parsed["transformer"].as<std::string>(), load);
+  FluxTransformer2DModel model = load_flux_transformer((*parsed)["transformer"].as<std::string>(), load);
   if (!model->config().guidance_embeds) inputs.guidance = at::Tensor();
   model->eval();
   torch::NoGradGuard no_grad;
   const at::Tensor output = model->forward(inputs).to(at::kCPU, at::kFloat);
 
   const std::string out_name = tag + ".output";
-  omni::save_safetensors(parsed["out"].as<std::string>(), {{out_name, output}},
+  omni::save_safetensors((*parsed)["out"].as<std::string>(), {{out_name, output}},
                          {{"note", fmt::format("omnihost {} --tag {} --dtype {}", kName, tag,
-                                               parsed["dtype"].as<std::string>())}});
+                                               (*parsed)["dtype"].as<std::string>())}});
   std::cout << fmt::format("wrote {} {} to {}", out_name, output.sizes(),
-                           parsed["out"].as<std::string>());
+                           (*parsed)["out"].as<std::string>());
   if (cases->contains(out_name)) {
     const at::Tensor reference = cases->tensor(out_name).to(at::kFloat);
     if (reference.sizes() == output.sizes()) {

@@ -51,7 +51,7 @@ int run_debug_flux_sample(const std::vector<std::string>& arguments) {
       ("device", "cpu, cuda or cuda:N", cxxopts::value<std::string>()->default_value("cpu"))
       ("h,help", "show this help");
   const auto parsed =
-      detail::parse_debug_arguments(options, arguments, {"model", "cases", "tag", "out"});
+      omni::parse_command_options(options, arguments, {"model", "cases", "tag", "out"});
   if (!parsed) return 0;
   const std::string tag = (*parsed)["tag"].as<std::string>();
   const std::string model = (*parsed)["model"].as<std::string>();

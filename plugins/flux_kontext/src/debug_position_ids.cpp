@@ -44,7 +44,7 @@ int run_debug_position_ids(const std::vector<std::string>& arguments) {
       ("out", "output safetensors file (tensor `img_ids`)", cxxopts::value<std::string>())
       ("h,help", "show this help");
   const auto parsed =
-      detail::parse_debug_arguments(options, arguments, {"trainer", "target", "control", "out"});
+      omni::parse_command_options(options, arguments, {"trainer", "target", "control", "out"});
   if (!parsed) return 0;
 
   const PackedGrid target = parse_size((*parsed)["target"].as<std::string>(), "--target");

@@ -34,7 +34,7 @@ int run_debug_text_encoder(const std::vector<std::string>& arguments) {
       ("out", "output safetensors file", cxxopts::value<std::string>())
       ("device", "cpu, cuda or cuda:N", cxxopts::value<std::string>()->default_value("cpu"))
       ("h,help", "show this help");
-  const auto parsed = detail::parse_debug_arguments(options, arguments, {"model", "cases", "out"});
+  const auto parsed = omni::parse_command_options(options, arguments, {"model", "cases", "out"});
   if (!parsed) return 0;
 
   const std::filesystem::path folder = (*parsed)["model"].as<std::string>();

@@ -29,7 +29,7 @@ int run_debug_vae(const std::vector<std::string>& arguments) {
       ("tile-overlap", "fraction of a tile shared with its neighbour",
        cxxopts::value<double>()->default_value("0.25"))
       ("h,help", "show this help");
-  const auto parsed = detail::parse_debug_arguments(options, arguments, {"model", "cases", "out"});
+  const auto parsed = omni::parse_command_options(options, arguments, {"model", "cases", "out"});
   if (!parsed) return 0;
 
   const c10::Device device = omni::parse_device((*parsed)["device"].as<std::string>(), "--device");

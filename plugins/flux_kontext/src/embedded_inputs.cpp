@@ -97,7 +97,7 @@ std::optional<cxxopts::ParseResult> parse_init_arguments(cxxopts::Options& optio
       ("h,help", "show this help");
   options.parse_positional({"out"});
   options.positional_help("OUT");
-  return detail::parse_debug_arguments(options, arguments, {"out"});
+  return omni::parse_command_options(options, arguments, {"out"});
 }
 
 int run_init_model(const std::vector<std::string>& arguments) {

@@ -25,7 +25,7 @@ int run_lora_convert(const std::vector<std::string>& arguments) {
       ("h,help", "show this help");
   options.parse_positional({"input", "output"});
   options.positional_help("IN OUT");
-  const auto parsed = detail::parse_debug_arguments(options, arguments, {"input", "output", "to"});
+  const auto parsed = omni::parse_command_options(options, arguments, {"input", "output", "to"});
   if (!parsed) return 0;
 
   const std::string to = (*parsed)["to"].as<std::string>();

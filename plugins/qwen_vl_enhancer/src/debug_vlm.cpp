@@ -1,9 +1,7 @@
 #include "qwen_vl/debug_vlm.hpp"
 
-#include <algorithm>
 #include <filesystem>
 #include <iostream>
-#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,10 +9,10 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#include <cxxopts.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "omni/command_options.hpp"
 #include "omni/device.hpp"
 #include "omni/error.hpp"
 #include "omni/model_folder.hpp"
@@ -30,31 +28,6 @@ namespace {
 constexpr const char* kName = "debug vlm";
 constexpr const char* kSummary =
     "run Qwen2.5-VL on a cases file's prompt (image embeddings, M-RoPE ids, logits, greedy ids)";
-
-// cxxopts' result, or nothing once --help is printed. Every complaint names the command.
-std::optional<cxxopts::ParseResult> parse_command_line(cxxopts::Options& options,
-                                                       const std::vector<std::string>& arguments,
-                                                       std::initializer_list<const char*> required) {
-  std::vector<const char*> argv{kName};
-  std::transform(arguments.begin(), arguments.end(), std::back_inserter(argv),
-                 [](const std::string& argument) { return argument.c_str(); });
-  std::string problem;
-  try {
-    cxxopts::ParseResult parsed = options.parse(static_cast<int>(argv.size()), argv.data());
-    if (parsed.count("help")) {
-      std::cout << options.help();
-      return std::nullopt;
-    }
-    if (!parsed.unmatched().empty()) problem = "unexpected argument '" + parsed.unmatched()[0] + "'";
-    for (const char* name : required) {
-      if (problem.empty() && parsed.count(name) == 0) problem = fmt::format("--{} is required", name);
-    }
-    if (problem.empty()) return parsed;
-  } catch (const cxxopts::exceptions::exception& error) {
-    problem = error.what();
-  }
-  throw omni::Error(fmt::format("{}: {} (see --help)", kName, problem));
-}
 
 // An integer tensor's values, flat: "[1, 10, 14]".
 std::string values(const at::Tensor& tensor) {
@@ -225,7 +198,7 @@ int run_debug_vlm(const std::vector<std::string>& arguments) {
       ("device", "cpu, cuda or cuda:N", cxxopts::value<std::string>()->default_value("cpu"))
       ("threads", "CPU threads (0: LibTorch's default)", cxxopts::value<int>()->default_value("0"))
       ("h,help", "show this help");
-  const auto parsed = parse_command_line(options, arguments, {"model", "cases", "tag", "out"});
+  const auto parsed = omni::parse_command_options(options, arguments, {"model", "cases", "tag", "out"});
   if (!parsed) return 0;
   const auto& args = *parsed;
   const c10::Device device = omni::parse_device(args["device"].as<std::string>(), "--device");
