@@ -68,13 +68,6 @@ Preset preset_named(const std::string& name) {
   return preset;
 }
 
-c10::ScalarType parse_dtype(const std::string& text) {
-  if (text == "fp32") return at::kFloat;
-  if (text == "bf16") return at::kBFloat16;
-  if (text == "fp16") return at::kHalf;
-  throw omni::Error("--dtype must be fp32, bf16 or fp16, not '" + text + "'");
-}
-
 void synchronize(const c10::Device& device) {
 #if OMNI_WITH_CUDA
   if (device.is_cuda()) torch::cuda::synchronize(device.index());
@@ -152,7 +145,7 @@ int main(int argc, char** argv) try {
   }
   Preset preset = preset_named(preset_name);
   preset.checkpointing = preset.checkpointing || force_checkpointing;
-  const c10::ScalarType dtype = parse_dtype(dtype_name);
+  const c10::ScalarType dtype = omni::parse_dtype(dtype_name, "--dtype");
   const c10::Device device = omni::parse_device(device_name, "--device");
   if (preset_name == "full" && !device.is_cuda()) {
     throw omni::Error("the full preset (12 B parameters) runs on CUDA only");

@@ -20,13 +20,6 @@ constexpr const char* kName = "debug flux-forward";
 constexpr const char* kSummary =
     "run the Flux transformer on a tensors file's inputs and write TAG.output";
 
-c10::ScalarType parse_dtype(const std::string& text) {
-  if (text == "fp32" || text == "float32") return at::kFloat;
-  if (text == "bf16" || text == "bfloat16") return at::kBFloat16;
-  if (text == "fp16" || text == "float16") return at::kHalf;
-  throw omni::Error(fmt::format("{}: --dtype must be fp32, bf16 or fp16, not '{}'", kName, text));
-}
-
 at::Tensor input(const omni::TensorSource& cases, const std::string& name) {
   if (!cases.contains(name)) {
     throw omni::Error(fmt::format("{}: {} has no tensor '{}'", kName, cases.description(), name));
@@ -52,7 +45,8 @@ int run_debug_flux_forward(const std::vector<std::string>& arguments) {
   if (!parsed) return 0;  // --help
   const std::string tag = (*parsed)["tag"].as<std::string>();
   FluxTransformerLoadOptions load;
-  load.dtype = parse_dtype((*parsed)["dtype"].as<std::string>());
+  load.dtype =
+      omni::parse_dtype((*parsed)["dtype"].as<std::string>(), std::string(kName) + " --dtype");
   load.device = omni::parse_device((*parsed)["device"].as<std::string>(), "--device");
 
   // Everything is read and checked before the model is loaded.
