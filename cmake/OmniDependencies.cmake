@@ -1,24 +1,138 @@
-# Third-party dependencies, all from Debian's archive (see scripts/install-deps.sh).
-find_package(Torch REQUIRED)
-find_package(yaml-cpp REQUIRED)
-find_package(fmt REQUIRED)
-find_package(nlohmann_json 3 REQUIRED)
-find_package(Boost 1.74 REQUIRED COMPONENTS filesystem)
-find_package(PNG REQUIRED)
-# libturbojpeg ships no CMake package on Debian; pkg-config finds it.
-find_package(PkgConfig REQUIRED)
-pkg_check_modules(TURBOJPEG REQUIRED IMPORTED_TARGET libturbojpeg)
-find_package(Threads REQUIRED)
+# Third-party dependencies.
+#
+# LibTorch is found where it is installed: Debian's libtorch-dev, the LibTorch zip, or pip's
+# torch (CMAKE_PREFIX_PATH = the torch package folder and its share/cmake, see
+# docs/building.md). Every other library is taken from the system when found, else built from
+# its pinned source (cmake/dependency-sources.txt, cmake/OmniDependencySources.cmake), so a
+# machine with a compiler, CMake, Ninja and a LibTorch builds omnihost without root or apt.
+set(OMNI_DEPENDENCIES "auto" CACHE STRING
+    "auto: system libraries when found, else pinned sources; source: pinned sources only (binaries that need no system library but LibTorch's); system: system libraries only")
+set_property(CACHE OMNI_DEPENDENCIES PROPERTY STRINGS auto source system)
+if(NOT OMNI_DEPENDENCIES MATCHES "^(auto|source|system)$")
+  message(FATAL_ERROR "OMNI_DEPENDENCIES is '${OMNI_DEPENDENCIES}'; expected auto, source or system")
+endif()
+include(OmniDependencySources)
+set(OMNI_DEPENDENCY_REPORT "")
 
+find_package(Torch REQUIRED)
+# With only torch's share/cmake on CMAKE_PREFIX_PATH, TorchConfig's find_library searches the
+# system folders before its own lib/ and can pair pip's headers with another LibTorch's
+# libraries (Debian's libtorch.so): refuse that mix.
+get_filename_component(omni_torch_lib_dir "${TORCH_LIBRARY}" DIRECTORY)
+get_filename_component(omni_torch_lib_dir "${omni_torch_lib_dir}" REALPATH)
+get_filename_component(omni_torch_own_lib_dir "${TORCH_INSTALL_PREFIX}/lib" REALPATH)
+if(NOT omni_torch_lib_dir STREQUAL omni_torch_own_lib_dir AND EXISTS "${omni_torch_own_lib_dir}/libtorch.so")
+  message(FATAL_ERROR "Torch's CMake files are from ${TORCH_INSTALL_PREFIX} but libtorch.so "
+                      "was found in ${omni_torch_lib_dir}. Put the torch folder itself on "
+                      "CMAKE_PREFIX_PATH as well: -DCMAKE_PREFIX_PATH=\"<torch>;<torch>/share/cmake\" "
+                      "(scripts/torch-prefix-path.sh prints it), and use a fresh build folder.")
+endif()
 # Debian's TorchConfig puts its flags in TORCH_CXX_FLAGS (for example
 # -D_GLIBCXX_USE_CXX11_ABI=0 in some LibTorch builds); every target must agree on them.
 if(TORCH_CXX_FLAGS)
   set(CMAKE_CXX_FLAGS "${CMAKE_CXX_FLAGS} ${TORCH_CXX_FLAGS}")
 endif()
+find_package(Threads REQUIRED)
 
+# fmt: pip's torch and the LibTorch zip carry fmt's headers (fmt 12 in torch 2.11) in their
+# include folder, which every translation unit sees first; a separately built libfmt of
+# another version would not match them. So with such a LibTorch, fmt is used header-only from
+# those very headers; otherwise (Debian's LibTorch) fmt is the system's or built from source.
+set(OMNI_FMT_FROM_TORCH "")
+foreach(dir IN LISTS TORCH_INCLUDE_DIRS)
+  list(FIND CMAKE_CXX_IMPLICIT_INCLUDE_DIRECTORIES "${dir}" implicit)
+  if(EXISTS "${dir}/fmt/format.h" AND implicit EQUAL -1 AND NOT dir STREQUAL "/usr/include")
+    set(OMNI_FMT_FROM_TORCH "${dir}")
+    break()
+  endif()
+endforeach()
+set(OMNI_FMT_HEADER_ONLY 0)
+if(OMNI_FMT_FROM_TORCH)
+  set(OMNI_FMT_HEADER_ONLY 1)
+  add_library(fmt::fmt INTERFACE IMPORTED)
+  set_target_properties(fmt::fmt PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES "${OMNI_FMT_FROM_TORCH}"
+    INTERFACE_COMPILE_DEFINITIONS "FMT_HEADER_ONLY=1")
+  list(APPEND OMNI_DEPENDENCY_REPORT "fmt: LibTorch's headers, header-only")
+else()
+  omni_dependency(fmt fmt_FOUND "find_package(fmt CONFIG QUIET)"
+    CMAKE_ARGS -DFMT_TEST=OFF -DFMT_DOC=OFF -DFMT_INSTALL=ON)
+endif()
+
+omni_dependency(yaml-cpp yaml-cpp_FOUND "find_package(yaml-cpp CONFIG QUIET)"
+  CMAKE_ARGS -DYAML_CPP_BUILD_TESTS=OFF -DYAML_CPP_BUILD_TOOLS=OFF -DYAML_CPP_BUILD_CONTRIB=OFF
+             -DYAML_BUILD_SHARED_LIBS=ON)
 # yaml-cpp's exported target name changed between releases.
 if(TARGET yaml-cpp::yaml-cpp)
   set(OMNI_YAML_TARGET yaml-cpp::yaml-cpp)
 else()
   set(OMNI_YAML_TARGET yaml-cpp)
+endif()
+
+omni_dependency(nlohmann-json nlohmann_json_FOUND "find_package(nlohmann_json 3 CONFIG QUIET)"
+  CMAKE_ARGS -DJSON_BuildTests=OFF -DJSON_Install=ON)
+
+omni_dependency(zlib ZLIB_FOUND "find_package(ZLIB QUIET)")
+omni_dependency(libpng PNG_FOUND "find_package(PNG QUIET)"
+  CMAKE_ARGS -DPNG_SHARED=ON -DPNG_STATIC=OFF -DPNG_TESTS=OFF -DPNG_EXECUTABLES=OFF)
+
+# libjpeg-turbo's TurboJPEG API. Its SIMD code needs nasm; without it the build falls back to
+# plain C (slower JPEG decoding only).
+omni_dependency(libjpeg-turbo TURBOJPEG_FOUND [=[
+  find_path(TURBOJPEG_INCLUDE_DIR turbojpeg.h)
+  find_library(TURBOJPEG_LIBRARY NAMES turbojpeg)
+  if(TURBOJPEG_INCLUDE_DIR AND TURBOJPEG_LIBRARY)
+    set(TURBOJPEG_FOUND TRUE)
+  endif()
+]=] CMAKE_ARGS -DENABLE_SHARED=ON -DENABLE_STATIC=OFF -DWITH_TURBOJPEG=ON -DWITH_JAVA=OFF
+               -DREQUIRE_SIMD=OFF)
+add_library(omni::turbojpeg UNKNOWN IMPORTED)
+set_target_properties(omni::turbojpeg PROPERTIES IMPORTED_LOCATION "${TURBOJPEG_LIBRARY}"
+  INTERFACE_INCLUDE_DIRECTORIES "${TURBOJPEG_INCLUDE_DIR}")
+
+# utf8proc: Unicode categories, NFC and case mapping for the tokenizers.
+omni_dependency(utf8proc UTF8PROC_FOUND [=[
+  find_path(UTF8PROC_INCLUDE_DIR utf8proc.h)
+  find_library(UTF8PROC_LIBRARY NAMES utf8proc)
+  if(UTF8PROC_INCLUDE_DIR AND UTF8PROC_LIBRARY)
+    set(UTF8PROC_FOUND TRUE)
+  endif()
+]=] CMAKE_ARGS -DUTF8PROC_INSTALL=ON -DUTF8PROC_ENABLE_TESTING=OFF)
+add_library(omni::utf8proc UNKNOWN IMPORTED)
+set_target_properties(omni::utf8proc PROPERTIES IMPORTED_LOCATION "${UTF8PROC_LIBRARY}"
+  INTERFACE_INCLUDE_DIRECTORIES "${UTF8PROC_INCLUDE_DIR}")
+
+# sentencepiece (T5's tokenizer), built static from source: its private protobuf must stay
+# hidden inside libomni_sentencepiece (see plugins/flux_kontext/CMakeLists.txt).
+omni_dependency(sentencepiece SENTENCEPIECE_FOUND [=[
+  find_path(SENTENCEPIECE_INCLUDE_DIR sentencepiece_processor.h)
+  find_library(SENTENCEPIECE_LIBRARY NAMES sentencepiece)
+  find_library(SENTENCEPIECE_TRAIN_LIBRARY NAMES sentencepiece_train)
+  if(SENTENCEPIECE_INCLUDE_DIR AND SENTENCEPIECE_LIBRARY AND SENTENCEPIECE_TRAIN_LIBRARY)
+    set(SENTENCEPIECE_FOUND TRUE)
+  endif()
+]=] STATIC CMAKE_ARGS -DSPM_ENABLE_SHARED=OFF -DSPM_USE_BUILTIN_PROTOBUF=ON
+                      -DSPM_ENABLE_TCMALLOC=OFF)
+add_library(omni::sentencepiece INTERFACE IMPORTED)
+set_target_properties(omni::sentencepiece PROPERTIES
+  INTERFACE_LINK_LIBRARIES "${SENTENCEPIECE_TRAIN_LIBRARY};${SENTENCEPIECE_LIBRARY};Threads::Threads"
+  INTERFACE_INCLUDE_DIRECTORIES "${SENTENCEPIECE_INCLUDE_DIR}")
+
+omni_dependency(cxxopts CXXOPTS_INCLUDE_DIR "find_path(CXXOPTS_INCLUDE_DIR cxxopts.hpp)"
+  FROM_DEBIAN_PACKAGE)
+
+if(OMNI_BUILD_TESTS)
+  omni_dependency(doctest DOCTEST_INCLUDE_DIR "find_path(DOCTEST_INCLUDE_DIR doctest/doctest.h)"
+    CMAKE_ARGS -DDOCTEST_WITH_TESTS=OFF -DDOCTEST_WITH_MAIN_IN_STATIC_LIB=OFF)
+endif()
+
+list(JOIN OMNI_DEPENDENCY_REPORT ", " omni_report)
+message(STATUS "omnihost dependencies (OMNI_DEPENDENCIES=${OMNI_DEPENDENCIES}): ${omni_report}")
+
+# What was built from source is installed with omnihost: its shared libraries beside ours
+# (found through the RPATH $ORIGIN/../lib), its headers and CMake files for plugins built
+# against the installed SDK.
+if(OMNI_DEPS_BUILT_FROM_SOURCE)
+  install(DIRECTORY "${OMNI_DEPS_PREFIX}/" DESTINATION "."
+          USE_SOURCE_PERMISSIONS PATTERN ".stamps" EXCLUDE)
 endif()

@@ -9,6 +9,7 @@ int run_command(const std::vector<std::string>& arguments);
 int validate_command(const std::vector<std::string>& arguments);
 int predict_command(const std::vector<std::string>& arguments);
 int plugins_command(const std::vector<std::string>& arguments);
+int tokenize_command(const std::vector<std::string>& arguments);  // debug tokenize
 
 // Exit codes: 0 success, 1 a failure while working, 2 a bad command line or config,
 // 130 stopped by SIGINT/SIGTERM after saving state.

@@ -22,6 +22,8 @@ constexpr const char* usage_text =
     "  predict CONFIG    edit one image: --image a.png --prompt \"...\" --out out.png\n"
     "  validate CONFIG   check a config against the host's and the plugins' schemas\n"
     "  plugins           list plugin files found, what each registered, why any was rejected\n"
+    "  debug tokenize    encode text with a registered tokenizer, or compare it with reference\n"
+    "                    encodings (--cases FILE)\n"
     "  <plugin command>  commands that plugins add (listed by `omnihost plugins`)\n"
     "\n"
     "`omnihost <command> --help` describes a command's options.\n";
@@ -40,6 +42,9 @@ int dispatch(const std::vector<std::string>& words) {
   if (words[0] == "validate") return omni::host::validate_command(rest);
   if (words[0] == "predict") return omni::host::predict_command(rest);
   if (words[0] == "plugins") return omni::host::plugins_command(rest);
+  if (words.size() >= 2 && words[0] == "debug" && words[1] == "tokenize") {
+    return omni::host::tokenize_command({words.begin() + 2, words.end()});
+  }
   return omni::host::plugin_command(words);
 }
 

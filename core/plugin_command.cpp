@@ -28,7 +28,7 @@ int plugin_command(const std::vector<std::string>& words) {
     }
   }
   if (best_name.empty()) {
-    std::vector<std::string> known{"run", "validate", "plugins", "predict"};
+    std::vector<std::string> known{"run", "validate", "plugins", "predict", "debug tokenize"};
     for (const std::string& name : registry.names(ComponentKind::command)) known.push_back(name);
     throw UsageError(fmt::format("unknown command '{}'; known commands: {}", words.front(),
                                  fmt::join(known, ", ")));

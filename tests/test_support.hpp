@@ -6,6 +6,16 @@
 
 namespace omni::test {
 
+// Where the tests find what they use. Each is the build's own path unless its environment
+// variable names another: scripts/gpu-check.sh runs a prebuilt test binary away from the
+// build tree that way.
+std::filesystem::path fixtures_dir();           // OMNI_TEST_FIXTURES_DIR: tests/fixtures
+std::filesystem::path unpacked_fixtures_dir();  // OMNI_TEST_UNPACKED_FIXTURES_DIR
+std::filesystem::path source_dir();             // OMNI_TEST_SOURCE_DIR: the repository
+std::filesystem::path host_exe();               // OMNI_TEST_HOST_EXE: omnihost
+std::filesystem::path plugin_dir();             // OMNI_TEST_PLUGIN_DIR: the product's plugins
+std::filesystem::path test_plugin_dir();        // OMNI_TEST_TEST_PLUGIN_DIR: the test plugins
+
 // A fresh temporary folder, removed with its contents when the object dies.
 class TempDir {
  public:

@@ -5,6 +5,7 @@
 #include "omni/prompt_enhancer.hpp"
 #include "qwen_vl/debug_vlm.hpp"
 #include "qwen_vl/qwen_vl_enhancer.hpp"
+#include "qwen_vl/registered_tokenizer.hpp"
 #include "qwen_vl_options.hpp"
 
 namespace {
@@ -23,6 +24,7 @@ void register_qwen_vl_enhancer(omni::Registrar& registrar) {
   };
   registrar.add_prompt_enhancer(std::move(factory));
   registrar.add_command(qwen_vl::debug_vlm_command());
+  registrar.add_tokenizer(qwen_vl::qwen_tokenizer_factory());
 }
 
 }  // namespace

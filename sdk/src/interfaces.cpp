@@ -4,6 +4,7 @@
 #include "omni/image_encoder.hpp"
 #include "omni/prompt_enhancer.hpp"
 #include "omni/text_encoder.hpp"
+#include "omni/tokenizer.hpp"
 #include "omni/trainer.hpp"
 
 namespace omni {
@@ -16,6 +17,7 @@ Trainer::~Trainer() = default;
 TextEncoder::~TextEncoder() = default;
 ImageEncoder::~ImageEncoder() = default;
 PromptEnhancer::~PromptEnhancer() = default;
+Tokenizer::~Tokenizer() = default;
 
 std::string_view kind_name(ComponentKind kind) {
   switch (kind) {
@@ -24,6 +26,7 @@ std::string_view kind_name(ComponentKind kind) {
     case ComponentKind::image_encoder: return "image encoder";
     case ComponentKind::prompt_enhancer: return "prompt enhancer";
     case ComponentKind::command: return "command";
+    case ComponentKind::tokenizer: return "tokenizer";
   }
   return "component";
 }

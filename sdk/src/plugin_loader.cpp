@@ -1,10 +1,12 @@
 #include "omni/plugin_loader.hpp"
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <set>
 
-#include <boost/dll/shared_library.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -14,24 +16,27 @@
 namespace omni {
 namespace {
 
-// Libraries whose code has run stay loaded until the process exits: factories, objects and
-// exception types they made may be alive anywhere (Boost.DLL's "Missuses" page). Never
-// destroyed on purpose, so no static destructor can unload them too early.
-std::vector<boost::dll::shared_library>& resident_libraries() {
-  static auto* libraries = new std::vector<boost::dll::shared_library>();
-  return *libraries;
+// A dlopen() handle, closed when its last copy goes.
+using LibraryHandle = std::shared_ptr<void>;
+
+LibraryHandle open_library(const std::filesystem::path& file) {
+  // RTLD_LOCAL: one plugin's symbols never satisfy another's; RTLD_NOW: a missing symbol
+  // or library fails here, not at a random later call.
+  dlerror();
+  void* handle = dlopen(file.c_str(), RTLD_LOCAL | RTLD_NOW);
+  if (handle == nullptr) {
+    const char* reason = dlerror();
+    throw Error(fmt::format("cannot load the library: {}", reason ? reason : "unknown error"));
+  }
+  return LibraryHandle(handle, [](void* opened) { dlclose(opened); });
 }
 
-// Boost.DLL wraps dlerror() in a longer text; keep the dynamic loader's own words.
-std::string loader_message(const std::exception& error) {
-  std::string text = error.what();
-  const std::string marker = "dlerror system message: ";
-  std::size_t start = text.find(marker);
-  if (start == std::string::npos) return text;
-  start += marker.size();
-  std::size_t end = text.rfind(')');
-  if (end == std::string::npos || end < start) end = text.size();
-  return text.substr(start, end - start);
+// Libraries whose code has run stay loaded until the process exits: factories, objects and
+// exception types they made may be alive anywhere (Boost.DLL's "Missuses" page says why).
+// Never destroyed on purpose, so no static destructor can unload them too early.
+std::vector<LibraryHandle>& resident_libraries() {
+  static auto* libraries = new std::vector<LibraryHandle>();
+  return *libraries;
 }
 
 bool same(const char* a, const char* b) {
@@ -66,7 +71,7 @@ namespace {
 
 // A module whose descriptor passed every check; nothing but its entry point has run.
 struct CheckedModule {
-  boost::dll::shared_library library;
+  LibraryHandle library;
   const OmniPluginDescriptor* descriptor = nullptr;
 };
 
@@ -74,19 +79,13 @@ CheckedModule open_checked(const std::filesystem::path& file) {
   std::error_code status;
   if (!std::filesystem::is_regular_file(file, status)) throw Error("not a regular file");
   CheckedModule module;
-  try {
-    // RTLD_LOCAL: one plugin's symbols never satisfy another's; RTLD_NOW: a missing symbol
-    // or library fails here, not at a random later call.
-    module.library.load(boost::dll::fs::path(file.string()),
-                        boost::dll::load_mode::rtld_local | boost::dll::load_mode::rtld_now);
-  } catch (const std::exception& error) {
-    throw Error(fmt::format("cannot load the library: {}", loader_message(error)));
-  }
-  if (!module.library.has(OMNI_PLUGIN_ENTRY_SYMBOL)) {
+  module.library = open_library(file);
+  void* symbol = dlsym(module.library.get(), OMNI_PLUGIN_ENTRY_SYMBOL);
+  if (symbol == nullptr) {
     throw Error(fmt::format("not an omnihost plugin: it exports no '{}' entry point",
                             OMNI_PLUGIN_ENTRY_SYMBOL));
   }
-  auto entry = module.library.get<const OmniPluginDescriptor*()>(OMNI_PLUGIN_ENTRY_SYMBOL);
+  auto entry = reinterpret_cast<OmniPluginEntryFunction>(symbol);
   const OmniPluginDescriptor* descriptor = entry();
   if (descriptor == nullptr) throw Error("its entry point returned no descriptor");
   if (descriptor->abi_major != OMNI_ABI_MAJOR || descriptor->abi_minor > OMNI_ABI_MINOR) {

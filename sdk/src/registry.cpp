@@ -62,12 +62,16 @@ class StagingRegistrar final : public Registrar {
     prompt_enhancers.push_back(std::move(factory));
   }
   void add_command(CommandFactory factory) override { commands.push_back(std::move(factory)); }
+  void add_tokenizer(TokenizerFactory factory) override {
+    tokenizers.push_back(std::move(factory));
+  }
 
   std::vector<TrainerFactory> trainers;
   std::vector<TextEncoderFactory> text_encoders;
   std::vector<ImageEncoderFactory> image_encoders;
   std::vector<PromptEnhancerFactory> prompt_enhancers;
   std::vector<CommandFactory> commands;
+  std::vector<TokenizerFactory> tokenizers;
 };
 
 template <class Factory>
@@ -83,6 +87,13 @@ void check_complete(const CommandFactory& factory, ComponentKind kind) {
   if (factory.name.empty()) throw Error(fmt::format("registers a {} without a name", kind_name(kind)));
   if (!factory.run) {
     throw Error(fmt::format("registers command '{}' without a run function", factory.name));
+  }
+}
+
+void check_complete(const TokenizerFactory& factory, ComponentKind kind) {
+  if (factory.name.empty()) throw Error(fmt::format("registers a {} without a name", kind_name(kind)));
+  if (!factory.open) {
+    throw Error(fmt::format("registers tokenizer '{}' without an open function", factory.name));
   }
 }
 
@@ -130,6 +141,7 @@ struct Registry::Tables {
   Table<ImageEncoderFactory> image_encoders;
   Table<PromptEnhancerFactory> prompt_enhancers;
   Table<CommandFactory> commands;
+  Table<TokenizerFactory> tokenizers;
 };
 
 Registry::Registry() : tables_(std::make_unique<Tables>()) {}
@@ -145,6 +157,7 @@ std::vector<ComponentEntry> Registry::register_from(
   check_new(t.image_encoders, staging.image_encoders, ComponentKind::image_encoder, origin);
   check_new(t.prompt_enhancers, staging.prompt_enhancers, ComponentKind::prompt_enhancer, origin);
   check_new(t.commands, staging.commands, ComponentKind::command, origin);
+  check_new(t.tokenizers, staging.tokenizers, ComponentKind::tokenizer, origin);
   std::vector<ComponentEntry> added;
   commit(t.trainers, staging.trainers, ComponentKind::trainer, origin, added);
   commit(t.text_encoders, staging.text_encoders, ComponentKind::text_encoder, origin, added);
@@ -152,6 +165,7 @@ std::vector<ComponentEntry> Registry::register_from(
   commit(t.prompt_enhancers, staging.prompt_enhancers, ComponentKind::prompt_enhancer, origin,
          added);
   commit(t.commands, staging.commands, ComponentKind::command, origin, added);
+  commit(t.tokenizers, staging.tokenizers, ComponentKind::tokenizer, origin, added);
   return added;
 }
 
@@ -170,6 +184,9 @@ const PromptEnhancerFactory& Registry::prompt_enhancer(std::string_view name) co
 const CommandFactory& Registry::command(std::string_view name) const {
   return find_in(tables_->commands, ComponentKind::command, name);
 }
+const TokenizerFactory& Registry::tokenizer(std::string_view name) const {
+  return find_in(tables_->tokenizers, ComponentKind::tokenizer, name);
+}
 
 std::vector<std::string> Registry::names(ComponentKind kind) const {
   switch (kind) {
@@ -178,6 +195,7 @@ std::vector<std::string> Registry::names(ComponentKind kind) const {
     case ComponentKind::image_encoder: return keys_of(tables_->image_encoders);
     case ComponentKind::prompt_enhancer: return keys_of(tables_->prompt_enhancers);
     case ComponentKind::command: return keys_of(tables_->commands);
+    case ComponentKind::tokenizer: return keys_of(tables_->tokenizers);
   }
   return {};
 }
@@ -196,6 +214,7 @@ std::vector<ComponentEntry> Registry::entries() const {
   list_into(tables_->image_encoders, ComponentKind::image_encoder, out);
   list_into(tables_->prompt_enhancers, ComponentKind::prompt_enhancer, out);
   list_into(tables_->commands, ComponentKind::command, out);
+  list_into(tables_->tokenizers, ComponentKind::tokenizer, out);
   return out;
 }
 
@@ -220,6 +239,7 @@ void Registry::validate_component(ComponentKind kind, std::string_view name,
     case ComponentKind::image_encoder: return image_encoder(name).validate(options, *this);
     case ComponentKind::prompt_enhancer: return prompt_enhancer(name).validate(options, *this);
     case ComponentKind::command: command(name); return;
+    case ComponentKind::tokenizer: tokenizer(name); return;
   }
 }
 

@@ -13,7 +13,7 @@ namespace {
 using omni::test::quote;
 using omni::test::run_host;
 
-const std::string test_plugins = quote(OMNI_TEST_PLUGIN_DIR);
+const std::string test_plugins = quote(omni::test::test_plugin_dir().string());
 
 void check_clean_failure(const omni::test::CommandResult& result, int expected_exit,
                          const std::string& expected_text) {
@@ -127,7 +127,7 @@ TEST_SUITE("command_line") {
 
   TEST_CASE("plugin commands are dispatched by their words") {
     auto result = omni::test::run_shell("OMNI_PLUGIN_PATH=" + test_plugins + " " +
-                                        quote(OMNI_HOST_EXE) + " test hello world");
+                                        quote(omni::test::host_exe().string()) + " test hello world");
     CHECK(result.exit_code == 0);
     CHECK(result.output == "hello world\n");
   }
@@ -135,8 +135,7 @@ TEST_SUITE("command_line") {
   TEST_CASE("the release notes' example config validates") {
     // It names cuda:2, which this machine may lack: checked here for everything else.
     auto result = run_host("validate --allow-missing-devices " +
-                           quote(std::string(OMNI_SOURCE_DIR) +
-                                 "/configs/dreamomni2_release_example.yaml"));
+                           quote((omni::test::source_dir() / "configs/dreamomni2_release_example.yaml").string()));
     CAPTURE(result.output);
     CHECK(result.exit_code == 0);
     CHECK(result.output.find("valid (trainer DreamOmni2)") != std::string::npos);
@@ -145,7 +144,7 @@ TEST_SUITE("command_line") {
   TEST_CASE("a device this machine lacks is a validation error in every device map") {
     if (omni::check_device("cuda:1").empty()) return;  // a machine with two GPUs: nothing to see
     const std::string example =
-        quote(std::string(OMNI_SOURCE_DIR) + "/configs/dreamomni2_release_example.yaml");
+        quote((omni::test::source_dir() / "configs/dreamomni2_release_example.yaml").string());
     // Every other device entry on the CPU, then one map at a time names cuda:1.
     std::string on_cpu;
     for (const char* key : {"cache.devices.prompt_enhancer", "predict.devices.prompt_enhancer"}) {

@@ -12,7 +12,7 @@
 
 namespace {
 
-const std::filesystem::path test_plugins = OMNI_TEST_PLUGIN_DIR;
+const std::filesystem::path test_plugins = omni::test::test_plugin_dir();
 
 std::map<std::string, std::string> reasons_by_file(const omni::PluginReport& report) {
   std::map<std::string, std::string> reasons;
@@ -43,7 +43,7 @@ TEST_SUITE("plugin_loading") {
           "registration rejected: duplicate trainer 'TestRecorder': already registered by " +
               (test_plugins / "test_good.so").string());
     CHECK(reasons["test_wrong_abi.so"].find("plugin ABI 2.0 is incompatible with this host's "
-                                            "ABI 1.0") == 0);
+                                            "ABI 1.1") == 0);
     CHECK(reasons["test_wrong_fingerprint.so"].find("build mismatch (LibTorch version): host [") ==
           0);
     CHECK(reasons["test_wrong_fingerprint.so"].find("LibTorch 0.0.1-other") != std::string::npos);
@@ -90,7 +90,7 @@ TEST_SUITE("plugin_loading") {
   TEST_CASE("the real plugins load and register their components") {
     omni::Registry registry;
     omni::PluginLoader loader(registry);
-    omni::PluginReport report = loader.load_directories({OMNI_PLUGIN_DIR});
+    omni::PluginReport report = loader.load_directories({omni::test::plugin_dir()});
     CHECK(report.rejected.empty());
     CHECK(registry.contains(omni::ComponentKind::trainer, "FluxKontext"));
     CHECK(registry.contains(omni::ComponentKind::trainer, "DreamOmni2"));

@@ -31,7 +31,7 @@ using flux_kontext::PackedGrid;
 using omni::test::quote;
 using omni::test::run_host;
 
-const fs::path kFluxFixtures = fs::path(OMNI_FIXTURES_DIR) / "flux";
+const fs::path kFluxFixtures = omni::test::fixtures_dir() / "flux";
 
 at::Tensor fixture(const fs::path& file, const std::string& name) {
   return omni::SafetensorsFile::open(file)->tensor(name).to(at::kFloat).clone();
@@ -222,7 +222,7 @@ printf '<|im_start|>assistant\n<gen>rewritten by the test</gen><|im_end|>\n'
         " --set predict.num_inference_steps=2 --set " +
         quote("predict.samples=[{prompt: 'add the cup', images: [" + r + "/edit.png, " + r +
               "/ref1.png, " + r + "/ref2.png], height: 32, width: 32, output: out.png}]");
-    const std::string example = quote(std::string(OMNI_SOURCE_DIR) + "/configs/dreamomni2_release_example.yaml");
+    const std::string example = quote((omni::test::source_dir() / "configs/dreamomni2_release_example.yaml").string());
     auto result = run_host("run " + example + overrides);
     CAPTURE(result.output);
     REQUIRE(result.exit_code == 0);

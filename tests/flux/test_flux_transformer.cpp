@@ -18,6 +18,7 @@
 #include "omni/error.hpp"
 #include "omni/safetensors.hpp"
 #include "test_checks.hpp"
+#include "test_device.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -27,13 +28,13 @@ namespace {
 
 using omni::test::error_of;
 
-const fs::path kFixtures = fs::path(OMNI_FIXTURES_DIR) / "flux";
+const fs::path kFixtures = omni::test::fixtures_dir() / "flux";
 const fs::path kTransformer = kFixtures / "tiny-flux-kontext" / "transformer";
 const fs::path kCases = kFixtures / "flux_transformer_cases.safetensors";
 constexpr std::int64_t kTargetTokens = 6;
 
 double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
-  return (a.to(at::kFloat) - b.to(at::kFloat)).abs().max().item<double>();
+  return (a.to(at::kFloat).cpu() - b.to(at::kFloat).cpu()).abs().max().item<double>();
 }
 
 // max |a - b| / max |b|: the gradients' "relative" error, robust to entries near zero.
@@ -44,18 +45,27 @@ double relative_diff(const at::Tensor& a, const at::Tensor& reference) {
 struct Cases {
   std::shared_ptr<const omni::TensorSource> file = omni::TensorSource::open(kCases);
   at::Tensor get(const std::string& name) const { return file->tensor(name).clone(); }
-  FluxTransformerInputs inputs(const std::string& tag) const {
+  FluxTransformerInputs inputs(const std::string& tag,
+                               const c10::Device& device = c10::Device(c10::kCPU)) const {
     FluxTransformerInputs in;
-    in.hidden_states = get(tag + ".hidden_states");
-    in.img_ids = get(tag + ".img_ids");
-    in.encoder_hidden_states = get("encoder_hidden_states");
-    in.pooled_projections = get("pooled_projections");
-    in.timestep = get("timestep");
-    in.guidance = get("guidance");
-    in.txt_ids = get("txt_ids");
+    in.hidden_states = get(tag + ".hidden_states").to(device);
+    in.img_ids = get(tag + ".img_ids").to(device);
+    in.encoder_hidden_states = get("encoder_hidden_states").to(device);
+    in.pooled_projections = get("pooled_projections").to(device);
+    in.timestep = get("timestep").to(device);
+    in.guidance = get("guidance").to(device);
+    in.txt_ids = get("txt_ids").to(device);
     return in;
   }
 };
+
+FluxTransformer2DModel load_on_test_device(const fs::path& folder,
+                                           c10::ScalarType dtype = at::kFloat) {
+  FluxTransformerLoadOptions options;
+  options.dtype = dtype;
+  options.device = omni::test::test_device();
+  return load_flux_transformer(folder, options);
+}
 
 at::Tensor target_loss(const at::Tensor& output) {
   return output.narrow(1, 0, kTargetTokens).pow(2).mean();
@@ -173,13 +183,14 @@ TEST_SUITE("flux_transformer") {
     CHECK(model->named_parameters().contains("single_transformer_blocks.2.proj_mlp.bias"));
   }
 
+  // Runs on OMNI_TEST_DEVICE (scripts/gpu-check.sh: cuda).
   TEST_CASE("outputs and gradients match diffusers for both position-id layouts") {
     const Cases cases;
-    FluxTransformer2DModel model = load_flux_transformer(kTransformer);
+    FluxTransformer2DModel model = load_on_test_device(kTransformer);
     for (const std::string tag : {"kontext", "dreamomni2"}) {
       CAPTURE(tag);
       model->zero_grad();
-      FluxTransformerInputs in = cases.inputs(tag);
+      FluxTransformerInputs in = cases.inputs(tag, omni::test::test_device());
       in.hidden_states.requires_grad_(true);
       const at::Tensor output = model->forward(in);
       CHECK(max_abs_diff(output, cases.get(tag + ".output")) < 1e-4);
@@ -287,16 +298,15 @@ TEST_SUITE("flux_transformer") {
     CHECK(at::allclose(weight.grad(), gw));
   }
 
+  // Runs on OMNI_TEST_DEVICE (scripts/gpu-check.sh: cuda).
   TEST_CASE("bf16 weights stay close to fp32") {
     const Cases cases;
     torch::NoGradGuard no_grad;
-    FluxTransformer2DModel fp32 = load_flux_transformer(kTransformer);
-    FluxTransformerLoadOptions options;
-    options.dtype = at::kBFloat16;
-    FluxTransformer2DModel bf16 = load_flux_transformer(kTransformer, options);
+    FluxTransformer2DModel fp32 = load_on_test_device(kTransformer);
+    FluxTransformer2DModel bf16 = load_on_test_device(kTransformer, at::kBFloat16);
     CHECK((bf16->dtype() == at::kBFloat16));
-    const at::Tensor reference = fp32->forward(cases.inputs("kontext"));
-    const at::Tensor low = bf16->forward(cases.inputs("kontext"));
+    const at::Tensor reference = fp32->forward(cases.inputs("kontext", omni::test::test_device()));
+    const at::Tensor low = bf16->forward(cases.inputs("kontext", omni::test::test_device()));
     CHECK((low.scalar_type() == at::kBFloat16));
     // bf16 keeps 8 mantissa bits (relative step 2^-8 = 0.004); after 5 blocks the error is a
     // few steps of the output's scale (measured: 1.1 %). Stated tolerance: 3 % of max |output|.

@@ -34,7 +34,7 @@ namespace {
 
 using omni::test::error_of;
 
-const fs::path kFluxFixtures = fs::path(OMNI_FIXTURES_DIR) / "flux";
+const fs::path kFluxFixtures = omni::test::fixtures_dir() / "flux";
 const fs::path kTinyModel = kFluxFixtures / "tiny-flux-kontext";
 
 double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {

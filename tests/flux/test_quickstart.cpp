@@ -25,9 +25,9 @@ using omni::test::run_shell;
 
 // The quickstart config run from `folder` (its relative paths land there), shortened.
 omni::test::CommandResult run_quickstart(const fs::path& folder, const std::string& extra) {
-  const std::string config = std::string(OMNI_SOURCE_DIR) + "/configs/quickstart.yaml";
+  const std::string config = (omni::test::source_dir() / "configs/quickstart.yaml").string();
   return run_shell("cd " + quote(folder.string()) + " && env -u OMNI_PLUGIN_PATH " +
-                   quote(OMNI_HOST_EXE) + " run " + quote(config) + " --threads 2" + extra);
+                   quote(omni::test::host_exe().string()) + " run " + quote(config) + " --threads 2" + extra);
 }
 
 fs::path only_run_folder(const fs::path& output) {

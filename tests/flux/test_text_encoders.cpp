@@ -20,7 +20,7 @@
 
 namespace {
 
-const std::filesystem::path text_fixtures = std::filesystem::path(OMNI_FIXTURES_DIR) / "text";
+const std::filesystem::path text_fixtures = omni::test::fixtures_dir() / "text";
 constexpr double tolerance = 1e-4;
 
 double max_abs_difference(const at::Tensor& a, const at::Tensor& b) {

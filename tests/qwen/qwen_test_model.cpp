@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "qwen_vl/qwen_pretokenizer.hpp"
+#include "test_support.hpp"
 
 namespace qwen_test {
 
@@ -41,7 +42,7 @@ nlohmann::json tiny_tokenizer_json(std::int64_t vocab) {
 
 void write_tiny_vlm_folder(const std::filesystem::path& folder, bool with_tokenizer) {
   const std::filesystem::path fixture =
-      std::filesystem::path(OMNI_FIXTURES_DIR) / "vlm" / "qwen2_5_vl_tiny";
+      omni::test::fixtures_dir() / "vlm" / "qwen2_5_vl_tiny";
   std::filesystem::create_directories(folder);
   std::filesystem::copy_file(fixture / "config.json", folder / "config.json");
   std::filesystem::create_symlink(fixture / "model.safetensors", folder / "model.safetensors");

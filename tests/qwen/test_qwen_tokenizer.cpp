@@ -18,7 +18,7 @@
 
 namespace {
 
-const std::filesystem::path vlm_fixtures = std::filesystem::path(OMNI_FIXTURES_DIR) / "vlm";
+const std::filesystem::path vlm_fixtures = omni::test::fixtures_dir() / "vlm";
 
 using Pieces = std::vector<std::string>;
 

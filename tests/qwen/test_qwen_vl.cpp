@@ -25,7 +25,7 @@
 
 namespace {
 
-const std::filesystem::path vlm_fixtures = std::filesystem::path(OMNI_FIXTURES_DIR) / "vlm";
+const std::filesystem::path vlm_fixtures = omni::test::fixtures_dir() / "vlm";
 const std::filesystem::path tiny_model = vlm_fixtures / "qwen2_5_vl_tiny";
 const char* const case_names[] = {"one_image", "two_images"};
 
@@ -417,7 +417,7 @@ TEST_SUITE("qwen_vl") {
     dir.write("answer.sh", "cat > /dev/null\nprintf '<gen>rewritten by the script</gen>\\n'\n");
     const std::string r = root.string();
     const std::string cache_run =
-        "run " + quote(std::string(OMNI_SOURCE_DIR) + "/configs/dreamomni2_release_example.yaml") +
+        "run " + quote((omni::test::source_dir() / "configs/dreamomni2_release_example.yaml").string()) +
         " --mode cache --set threads=2 --set model.pretrained_model_name_or_path=" + quote(r + "/model") +
         " --set cache.devices.prompt_enhancer=cpu --set predict.devices.prompt_enhancer=cpu" +
         " --set data.init_args.dataset_path=" + quote(r + "/data") +

@@ -65,7 +65,7 @@ void lay_out_cache(const omni::test::TempDir& hub) {
 
 TEST_SUITE("model_folder") {
   TEST_CASE("the fixture folder opens by path with its components and configs") {
-    const fs::path root = fs::path(OMNI_FIXTURES_DIR) / "flux" / "tiny-flux-kontext";
+    const fs::path root = omni::test::fixtures_dir() / "flux" / "tiny-flux-kontext";
     const omni::ModelFolder folder = omni::ModelFolder::open(root.string());
     CHECK(folder.root() == root);
     CHECK(folder.components() == std::vector<std::string>{"scheduler", "transformer", "vae"});

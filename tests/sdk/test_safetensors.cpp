@@ -209,7 +209,7 @@ TEST_SUITE("safetensors") {
   }
 
   TEST_CASE("the reference fixture lists every tensor with its shape and dtype") {
-    const fs::path root = fs::path(OMNI_FIXTURES_DIR) / "flux" / "tiny-flux-kontext";
+    const fs::path root = omni::test::fixtures_dir() / "flux" / "tiny-flux-kontext";
     const auto read_config = [&](const char* component) {
       std::ifstream in(root / component / "config.json");
       return nlohmann::json::parse(in);
@@ -424,7 +424,7 @@ TEST_SUITE("safetensors") {
   }
 
   TEST_CASE("every fuzzing corpus input opens or fails with omni::Error") {
-    const fs::path corpus = fs::path(OMNI_SOURCE_DIR) / "tests" / "data" / "safetensors_corpus";
+    const fs::path corpus = omni::test::source_dir() / "tests" / "data" / "safetensors_corpus";
     REQUIRE(fs::is_directory(corpus));
     std::size_t files = 0, opened = 0;
     for (const auto& entry : fs::directory_iterator(corpus)) {

@@ -45,7 +45,7 @@ Ids row(const at::Tensor& tensor, std::int64_t index) {
 
 std::string joined_words(const std::string& text) {
   std::string out;
-  for (const std::string& word : flux_kontext::clip_split_words(flux_kontext::clip_clean_text(text))) {
+  for (const std::string& word : flux_kontext::clip_split_words(flux_kontext::clip_normalize(text))) {
     out += (out.empty() ? "" : " ") + word;
   }
   return out;
@@ -121,22 +121,24 @@ TEST_SUITE("tokenizers") {
           words("a", "\u0120", "b</w>"));
   }
 
-  TEST_CASE("text cleanup mirrors BasicTokenizer without ftfy") {
-    using flux_kontext::clip_clean_text;
-    CHECK(clip_clean_text("  A Photo\tOF\na  CAT \r\n") == "a photo of a cat");
-    CHECK(clip_clean_text("") == "");
-    CHECK(clip_clean_text(" \t\n ") == "");
-    CHECK(clip_clean_text("Cafe\u0301 CR\u00C8ME") == "caf\u00E9 cr\u00E8me");  // NFC, lower
-    CHECK(clip_clean_text("\u6211\u7231\u732B") == "\u6211 \u7231 \u732B");    // CJK split
-    CHECK(clip_clean_text("\u3053\u3093\u306B\u3061\u306F") ==
-          "\u3053\u3093\u306B\u3061\u306F");  // kana is not split
-    CHECK(clip_clean_text("a\x07" "b\u200Dc\xEF\xBF\xBD" "d") == "abcd");  // C* and U+FFFD dropped
-    CHECK(clip_clean_text("a\u00A0b\u2028c") == "a b c");             // Zs and Zl split
-    CHECK(clip_clean_text("STRASSE \u0130") == "strasse i\u0307");    // full lower-casing
-    CHECK(clip_clean_text("bad\xFF" "byte") == "badbyte");            // malformed UTF-8
+  // Expected values: tokenizers' normalizer of transformers 5's CLIPTokenizer
+  // (backend_tokenizer.normalizer.normalize_str).
+  TEST_CASE("the normalizer: NFC, white-space runs to one space, lower case") {
+    using flux_kontext::clip_normalize;
+    CHECK(clip_normalize("  A Photo\tOF\na  CAT \r\n") == " a photo of a cat ");
+    CHECK(clip_normalize("") == "");
+    CHECK(clip_normalize(" \t\n ") == " ");
+    CHECK(clip_normalize("Cafe\u0301 CR\u00C8ME") == "caf\u00E9 cr\u00E8me");  // NFC, lower
+    CHECK(clip_normalize("\u6211\u7231\u732B") == "\u6211\u7231\u732B");       // CJK kept whole
+    CHECK(clip_normalize("a\x07" "b\u200Dc") == "a\x07" "b\u200Dc");  // controls stay
+    CHECK(clip_normalize("a\u00A0b\u2028c") == "a b c");              // White_Space
+    CHECK(clip_normalize("STRASSE \u0130") == "strasse i\u0307");     // full lower case
+    CHECK(clip_normalize("\u039F\u0394\u039F\u03A3") == "\u03BF\u03B4\u03BF\u03C3");  // no final sigma
+    CHECK(clip_normalize("bad\xFF" "byte") == "bad\uFFFD" "byte");     // malformed UTF-8
   }
 
-  TEST_CASE("the pre-tokenizer pattern splits like re.findall") {
+  // Expected values: backend_tokenizer.pre_tokenizer.pre_tokenize_str (before byte mapping).
+  TEST_CASE("the pre-tokenizer keeps the pattern's matches, split again by GPT-2's") {
     using flux_kontext::clip_split_words;
     CHECK(clip_split_words("a photo of 2 cats, isn't it?") ==
           words("a", "photo", "of", "2", "cats", ",", "isn", "'t", "it", "?"));
@@ -145,9 +147,10 @@ TEST_SUITE("tokenizers") {
     CHECK(clip_split_words("we'll they're i'm you've he'd") ==
           words("we", "'ll", "they", "'re", "i", "'m", "you", "'ve", "he", "'d"));
     CHECK(clip_split_words("'''s") == words("'''", "s"));
-    CHECK(clip_split_words("'S") == words("'S"));  // compiled with IGNORECASE
+    CHECK(clip_split_words("'S") == words("'", "S"));  // case-sensitive (after lower-casing)
+    // Spelled out in the text (not as added tokens), GPT-2's pattern splits them.
     CHECK(clip_split_words("<|startoftext|>hi<|endoftext|>") ==
-          words("<|startoftext|>", "hi", "<|endoftext|>"));
+          words("<|", "startoftext", "|>", "hi", "<|", "endoftext", "|>"));
     // A run of punctuation swallows the "<|" before the literal can match.
     CHECK(clip_split_words("!<|endoftext|>") == words("!<|", "endoftext", "|>"));
     CHECK(clip_split_words("caf\u00E9 x\u00B2") == words("caf\u00E9", "x", "\u00B2"));
@@ -182,10 +185,12 @@ TEST_SUITE("tokenizers") {
     CHECK(clip.pad_id() == 21);
     CHECK(clip.unk_id() == 21);
     CHECK(clip.model_max_length() == 8);
-    // Written in the prompt, they are split out before cleanup; upper case reaches the regex
-    // literal instead and still maps to the same id.
+    // Written in the prompt, they are split out before normalization; in upper case they are
+    // ordinary text, lower-cased and split into "<|", "endoftext", "|>" (characters missing
+    // from this vocabulary become unk, 21). Expected: transformers 5's CLIPTokenizer.
     CHECK(clip.encode("low<|endoftext|>low", SpecialTokens::exclude) == ids(19, 21, 19));
-    CHECK(clip.encode("low<|ENDOFTEXT|>", SpecialTokens::exclude) == ids(19, 21));
+    CHECK(clip.encode("low<|ENDOFTEXT|>", SpecialTokens::exclude) ==
+          ids(19, 21, 21, 3, 7, 21, 1, 21, 6, 3, 21, 14, 21, 21));
     // special_tokens_map.json overrides tokenizer_config.json.
     hand.dir.write("special_tokens_map.json", R"({"pad_token": {"content": "<pad>"}})");
     ClipTokenizer padded = ClipTokenizer::from_folder(hand.dir.path());

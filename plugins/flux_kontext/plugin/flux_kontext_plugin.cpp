@@ -10,6 +10,7 @@
 #include "flux_kontext/debug_vae.hpp"
 #include "flux_kontext/embedded_inputs.hpp"
 #include "flux_kontext/lora_command.hpp"
+#include "flux_kontext/registered_tokenizers.hpp"
 #include "flux_kontext/text_encoders.hpp"
 
 namespace {
@@ -30,6 +31,8 @@ void register_flux_kontext(omni::Registrar& registrar) {
   registrar.add_command(flux_kontext::init_data_command());
   registrar.add_text_encoder(flux_kontext::clip_text_encoder_factory());
   registrar.add_text_encoder(flux_kontext::t5_text_encoder_factory());
+  registrar.add_tokenizer(flux_kontext::clip_tokenizer_factory());
+  registrar.add_tokenizer(flux_kontext::t5_tokenizer_factory());
 }
 
 }  // namespace

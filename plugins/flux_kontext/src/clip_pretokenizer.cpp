@@ -7,106 +7,109 @@ namespace {
 
 using unicode::is_letter;
 using unicode::is_number;
+using unicode::is_white_space;
 
-// BasicTokenizer._is_chinese_char: the CJK ideograph blocks only (not kana or hangul).
-bool is_cjk_ideograph(char32_t c) {
-  return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
-         (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F) ||
-         (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B820 && c <= 0x2CEAF) ||
-         (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
+bool matches_literal(std::u32string_view text, std::size_t at, std::u32string_view literal) {
+  return text.substr(at, literal.size()) == literal;
 }
 
-bool is_basic_whitespace(char32_t c) {
-  return c == U' ' || c == U'\t' || c == U'\n' || c == U'\r' || unicode::is_space_separator(c);
+bool is_other_symbol(char32_t c) { return !is_white_space(c) && !is_letter(c) && !is_number(c); }
+
+// The end of the run of characters from `at` that satisfy `belongs`.
+template <class Predicate>
+std::size_t run_end(std::u32string_view text, std::size_t at, Predicate belongs) {
+  while (at < text.size() && belongs(text[at])) ++at;
+  return at;
 }
 
-bool is_basic_control(char32_t c) {
-  if (c == U'\t' || c == U'\n' || c == U'\r') return false;
-  return unicode::is_other(c);
-}
+constexpr std::u32string_view kContractions[] = {U"'s", U"'t", U"'re", U"'ve",
+                                                 U"'m", U"'ll", U"'d"};
 
-// Python's str.split() without arguments.
-std::vector<std::u32string> split_on_python_space(const std::u32string& text) {
-  std::vector<std::u32string> pieces;
-  std::u32string current;
-  for (char32_t c : text) {
-    if (unicode::is_python_space(c)) {
-      if (!current.empty()) pieces.push_back(std::move(current));
-      current.clear();
-    } else {
-      current.push_back(c);
-    }
-  }
-  if (!current.empty()) pieces.push_back(std::move(current));
-  return pieces;
-}
-
-// The pattern is compiled with re.IGNORECASE, so literals compare case-folded.
-bool matches_literal(const std::u32string& text, std::size_t at, std::u32string_view literal) {
-  if (text.size() - at < literal.size()) return false;
-  for (std::size_t i = 0; i < literal.size(); ++i) {
-    if (unicode::fold_case(text[at + i]) != unicode::fold_case(literal[i])) return false;
-  }
-  return true;
-}
-
-// The alternatives before the character classes, in the pattern's order.
-constexpr std::u32string_view kLiterals[] = {U"<|startoftext|>", U"<|endoftext|>", U"'s", U"'t",
-                                             U"'re", U"'ve", U"'m", U"'ll", U"'d"};
-
-}  // namespace
-
-std::string clip_clean_text(std::string_view text) {
-  std::u32string cleaned;
-  for (char32_t c : unicode::decode_utf8(text)) {
-    if (c == 0 || c == 0xFFFD || is_basic_control(c)) continue;
-    if (is_basic_whitespace(c)) {
-      cleaned.push_back(U' ');
-    } else if (is_cjk_ideograph(c)) {
-      cleaned.push_back(U' ');
-      cleaned.push_back(c);
-      cleaned.push_back(U' ');
-    } else {
-      cleaned.push_back(c);
-    }
-  }
-  std::string out;
-  for (const std::u32string& piece : split_on_python_space(unicode::nfc(cleaned))) {
-    if (!out.empty()) out.push_back(' ');
-    out += unicode::encode_utf8(unicode::to_lower(piece));
-  }
-  return out;
-}
-
-std::vector<std::string> clip_split_words(std::string_view text) {
-  const std::u32string chars = unicode::decode_utf8(text);
-  std::vector<std::string> words;
+// The ByteLevel pre-tokenizer's split (GPT-2's pattern, which tokenizers applies after CLIP's):
+// 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+std::vector<std::u32string_view> byte_level_split(std::u32string_view text) {
+  std::vector<std::u32string_view> pieces;
   std::size_t at = 0;
-  while (at < chars.size()) {
+  while (at < text.size()) {
     std::size_t end = at;
-    for (std::u32string_view literal : kLiterals) {
-      if (matches_literal(chars, at, literal)) {
+    for (std::u32string_view literal : kContractions) {
+      if (matches_literal(text, at, literal)) {
         end = at + literal.size();
         break;
       }
     }
-    const char32_t c = chars[at];
     if (end == at) {
+      const std::size_t body = text[at] == U' ' && at + 1 < text.size() ? at + 1 : at;
+      const char32_t c = text[body];
       if (is_letter(c)) {
-        while (end < chars.size() && is_letter(chars[end])) ++end;
+        end = run_end(text, body, is_letter);
+      } else if (is_number(c)) {
+        end = run_end(text, body, is_number);
+      } else if (!is_white_space(c)) {
+        end = run_end(text, body, is_other_symbol);
+      } else {
+        // \s+(?!\S): a run of white space, less its last character when a non-space follows
+        // (that one goes with the next word); a lone one then matches \s+.
+        end = run_end(text, at, is_white_space);
+        if (end < text.size() && end - at > 1) --end;
+      }
+    }
+    pieces.push_back(text.substr(at, end - at));
+    at = end;
+  }
+  return pieces;
+}
+
+// CLIP's own pattern, in the order of its alternatives.
+constexpr std::u32string_view kClipLiterals[] = {U"<|startoftext|>", U"<|endoftext|>", U"'s",
+                                                 U"'t", U"'re", U"'ve", U"'m", U"'ll", U"'d"};
+
+}  // namespace
+
+std::string clip_normalize(std::string_view text) {
+  const std::u32string composed = unicode::nfc(unicode::decode_utf8(text));
+  std::u32string spaced;
+  spaced.reserve(composed.size());
+  for (std::size_t at = 0; at < composed.size();) {
+    if (is_white_space(composed[at])) {
+      spaced.push_back(U' ');
+      at = run_end(composed, at, is_white_space);
+    } else {
+      spaced.push_back(composed[at++]);
+    }
+  }
+  return unicode::encode_utf8(unicode::to_lower(spaced));
+}
+
+std::vector<std::string> clip_split_words(std::string_view text) {
+  const std::u32string chars = unicode::decode_utf8(text);
+  const std::u32string_view view(chars);
+  std::vector<std::string> words;
+  std::size_t at = 0;
+  while (at < chars.size()) {
+    std::size_t end = at;
+    for (std::u32string_view literal : kClipLiterals) {
+      if (matches_literal(view, at, literal)) {
+        end = at + literal.size();
+        break;
+      }
+    }
+    if (end == at) {
+      const char32_t c = chars[at];
+      if (is_letter(c)) {
+        end = run_end(view, at, is_letter);
       } else if (is_number(c)) {
         end = at + 1;
-      } else if (!unicode::is_white_space(c)) {
-        while (end < chars.size() && !unicode::is_white_space(chars[end]) &&
-               !is_letter(chars[end]) && !is_number(chars[end])) {
-          ++end;
-        }
+      } else if (!is_white_space(c)) {
+        end = run_end(view, at, is_other_symbol);
       } else {
-        ++at;  // findall skips what no alternative matches: only whitespace
+        ++at;  // what no alternative matches (white space) is removed
         continue;
       }
     }
-    words.push_back(unicode::encode_utf8(std::u32string_view(chars).substr(at, end - at)));
+    for (std::u32string_view piece : byte_level_split(view.substr(at, end - at))) {
+      words.push_back(unicode::encode_utf8(piece));
+    }
     at = end;
   }
   return words;

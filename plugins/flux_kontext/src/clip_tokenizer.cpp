@@ -37,12 +37,6 @@ namespace {
 // always skips the first line, the "#version" header.
 constexpr std::size_t kMaxMerges = 49152 - 256 - 2;
 
-// CLIPTokenizer seeds its BPE cache with these, so they never get "</w>" even when they come
-// out of the regex rather than the added-token split (e.g. written in upper case).
-bool is_cached_special(std::string_view word) {
-  return word == "<|startoftext|>" || word == "<|endoftext|>";
-}
-
 std::string read_text_file(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw omni::Error(fmt::format("cannot open {}", file.string()));
@@ -121,7 +115,6 @@ std::int64_t special_id(const ClipTokenizer::State& state, const std::optional<s
 }
 
 std::vector<std::string> bpe(const std::string& word, const ClipTokenizer::State& state) {
-  if (is_cached_special(word)) return {word};
   std::vector<std::string> symbols = clip_word_symbols(word);
   std::vector<std::string> merged;
   while (symbols.size() > 1) {
@@ -228,7 +221,7 @@ std::vector<std::string> ClipTokenizer::tokenize(std::string_view text) const {
       tokens.emplace_back(piece.text);
       continue;
     }
-    for (const std::string& word : clip_split_words(clip_clean_text(piece.text))) {
+    for (const std::string& word : clip_split_words(clip_normalize(piece.text))) {
       for (std::string& token : bpe(word, *state_)) tokens.push_back(std::move(token));
     }
   }

@@ -74,7 +74,7 @@ ordered_json added_token(const std::string& content) {
 std::pair<std::int64_t, std::int64_t> write_clip_files(const fs::path& folder) {
   std::map<std::string, std::size_t> word_counts;
   for (std::string_view line : corpus_lines()) {
-    for (const std::string& word : clip_split_words(clip_clean_text(line))) ++word_counts[word];
+    for (const std::string& word : clip_split_words(clip_normalize(line))) ++word_counts[word];
   }
   const BpeMerges learned = train_bpe(word_counts, kClipMerges);
   const std::vector<std::string> vocabulary = clip_vocabulary(learned);

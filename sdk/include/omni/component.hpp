@@ -16,8 +16,9 @@ class Trainer;
 class TextEncoder;
 class ImageEncoder;
 class PromptEnhancer;
+struct TokenizerFactory;
 
-enum class ComponentKind { trainer, text_encoder, image_encoder, prompt_enhancer, command };
+enum class ComponentKind { trainer, text_encoder, image_encoder, prompt_enhancer, command, tokenizer };
 
 // "trainer", "text encoder", ... as written in messages.
 OMNI_API std::string_view kind_name(ComponentKind kind);
@@ -60,6 +61,8 @@ class OMNI_API Registrar {
   virtual void add_image_encoder(ImageEncoderFactory factory) = 0;
   virtual void add_prompt_enhancer(PromptEnhancerFactory factory) = 0;
   virtual void add_command(CommandFactory factory) = 0;
+  // Added in ABI 1.1, last so that the slots above keep their places.
+  virtual void add_tokenizer(TokenizerFactory factory) = 0;
 };
 
 // Lets a component build other components by name (a trainer building the prompt enhancer

@@ -9,6 +9,7 @@
 
 #include "omni/component.hpp"
 #include "omni/export.hpp"
+#include "omni/tokenizer.hpp"
 
 namespace omni {
 
@@ -38,6 +39,7 @@ class OMNI_API Registry final : public ComponentProvider {
   const ImageEncoderFactory& image_encoder(std::string_view name) const;
   const PromptEnhancerFactory& prompt_enhancer(std::string_view name) const;
   const CommandFactory& command(std::string_view name) const;
+  const TokenizerFactory& tokenizer(std::string_view name) const;
 
   bool contains(ComponentKind kind, std::string_view name) const;
   std::vector<std::string> names(ComponentKind kind) const;  // sorted

@@ -2,6 +2,8 @@
 // Every difference between the LibTorch versions we build against (Debian 12's 1.13, CPU;
 // current 2.x, with CUDA where present) lives here, so no other file tests versions.
 #include <optional>
+#include <stdexcept>
+#include <string>
 
 #include <ATen/ATen.h>
 #include <torch/version.h>
@@ -25,6 +27,29 @@
 #endif
 
 namespace omni::compat {
+
+// Which fused attention kernels scaled_dot_product_attention may use (process-wide). Before
+// 2.0 there is no choice to make; cuDNN attention arrived in 2.3. Throws std::runtime_error
+// when a kernel is asked for that this LibTorch lacks.
+inline void choose_attention_kernels(bool flash, bool cudnn, bool efficient, bool math) {
+#if OMNI_HAS_SDPA
+  at::globalContext().setSDPUseFlash(flash);
+  at::globalContext().setSDPUseMemEfficient(efficient);
+  at::globalContext().setSDPUseMath(math);
+#if OMNI_TORCH_AT_LEAST(2, 3)
+  at::globalContext().setSDPUseCuDNN(cudnn);
+#else
+  if (cudnn && !(flash && efficient && math)) {
+    throw std::runtime_error("cuDNN attention needs LibTorch 2.3 or newer");
+  }
+#endif
+#else
+  if (!(flash && cudnn && efficient && math)) {
+    throw std::runtime_error("choosing an attention kernel needs LibTorch 2.0 or newer (this is " +
+                             std::string(TORCH_VERSION) + ")");
+  }
+#endif
+}
 
 // Attention over [batch, heads, tokens, head_dim] tensors. `mask` is additive (float,
 // broadcastable to [batch, heads, q_tokens, k_tokens]) or boolean (true = attend).

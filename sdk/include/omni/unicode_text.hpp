@@ -1,6 +1,6 @@
 #pragma once
 // The few Unicode facts the tokenizers need (CLIP and T5 in flux_kontext, Qwen2 in
-// qwen_vl_enhancer), answered by ICU so that they agree with the Unicode database Python's
+// qwen_vl_enhancer), answered by utf8proc so that they agree with the Unicode database Python's
 // `unicodedata` and the `regex` module use.
 #include <string>
 #include <string_view>
@@ -16,7 +16,9 @@ OMNI_API std::string encode_utf8(std::u32string_view text);
 OMNI_API void append_utf8(std::string& out, char32_t code_point);
 
 OMNI_API std::u32string nfc(std::u32string_view text);
-// Full (not simple) lower-case mapping with the final-sigma rule, like Python's str.lower().
+// Each character's full lower-case mapping (U+0130 becomes two code points), with no
+// context rule such as Final_Sigma: what Rust's char::to_lowercase gives, which Hugging Face
+// tokenizers' Lowercase normalizer applies character by character.
 OMNI_API std::u32string to_lower(std::u32string_view text);
 // Simple case folding, what a case-insensitive regex compares.
 OMNI_API char32_t fold_case(char32_t code_point);

@@ -1,7 +1,7 @@
 #pragma once
-// What the Hugging Face CLIPTokenizer (the Python one, without ftfy installed, which is how
-// diffusers pipelines usually run it) does to a prompt before byte-level BPE. Public so that
-// tests can check each step against values derived from the upstream source.
+// What Hugging Face's CLIPTokenizer (transformers 5, backed by the tokenizers library: what
+// diffusers' Flux pipelines run) does to a prompt before byte-level BPE. Public so that tests
+// can check each step against values derived from the upstream definition.
 #include <array>
 #include <string>
 #include <string_view>
@@ -11,14 +11,14 @@
 
 namespace flux_kontext {
 
-// BasicTokenizer(strip_accents=False, do_split_on_punc=False) joined with single spaces:
-// drops NUL, U+FFFD and every C* character except \t \n \r, turns the other whitespace into
-// spaces, puts spaces around CJK ideographs, NFC-normalises, splits on whitespace and
-// lower-cases each piece. Malformed UTF-8 counts as U+FFFD and is therefore dropped.
-FLUX_KONTEXT_API std::string clip_clean_text(std::string_view text);
+// The normalizer: NFC, every run of white space (the White_Space property) to one space, then
+// each character's lower case. Malformed UTF-8 becomes U+FFFD.
+FLUX_KONTEXT_API std::string clip_normalize(std::string_view text);
 
-// re.findall of CLIP's pre-tokenizer pattern (case-insensitive):
-// <\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+
+// The pre-tokenizer: the matches of CLIP's pattern (what lies between them, white space, is
+// removed), <\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+
+// each then split by the byte-level pre-tokenizer's GPT-2 pattern (which changes only
+// matches of the first two alternatives: "<|", "startoftext", "|>").
 FLUX_KONTEXT_API std::vector<std::string> clip_split_words(std::string_view text);
 
 // GPT-2's bytes_to_unicode(): byte -> UTF-8 of the printable character that stands for it,
