@@ -4,8 +4,12 @@
 // matmul peak measured in the same run and dtype, and peak memory.
 //
 //   bench_flux_transformer [tiny|small|full] [--dtype fp32|bf16|fp16] [--device cpu|cuda]
-//                          [--threads N] [--iters N] [--checkpointing] [--batch N]
-//                          [--flush-denormal]
+//                          [--threads N] [--iters N] [--checkpointing | --no-checkpointing]
+//                          [--batch N] [--flush-denormal]
+//
+// The last line, "result: step_s=... tokens_per_s=... mfu=... peak_gib=...", is for scripts
+// (gpu-check.sh): the LoRA training step, and MFU against the GPU's nominal dense peak for the
+// dtype where the GPU is known, else against the matmul peak measured here.
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -16,13 +20,10 @@
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <torch/autograd.h>
-#include <torch/cuda.h>
-#if OMNI_WITH_CUDA
-#include <c10/cuda/CUDACachingAllocator.h>
-#endif
 
 #include "flux_kontext/flux_transformer.hpp"
 #include "flux_kontext/position_ids.hpp"
+#include "omni/cuda_runtime.hpp"
 #include "omni/device.hpp"
 #include "omni/error.hpp"
 #include "omni/malloc_tuning.hpp"
@@ -68,21 +69,13 @@ Preset preset_named(const std::string& name) {
   return preset;
 }
 
-void synchronize(const c10::Device& device) {
-#if OMNI_WITH_CUDA
-  if (device.is_cuda()) torch::cuda::synchronize(device.index());
-#else
-  (void)device;
-#endif
-}
-
 template <class F>
 double seconds_per_call(const c10::Device& device, int iterations, F&& body) {
   body();  // warm-up: allocator, kernels, thread pool
-  synchronize(device);
+  omni::cuda::synchronize(device);
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < iterations; ++i) body();
-  synchronize(device);
+  omni::cuda::synchronize(device);
   const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
   return elapsed.count() / iterations;
 }
@@ -97,25 +90,24 @@ double matmul_peak(c10::ScalarType dtype, const c10::Device& device) {
   return 2.0 * n * n * n / t;
 }
 
-std::string peak_memory(const c10::Device& device) {
-#if OMNI_WITH_CUDA
-  if (device.is_cuda()) {
-    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
-    const auto peak = stats.allocated_bytes[0].peak;  // aggregate pool
-    return fmt::format("{:.2f} GiB (CUDA max allocated)", peak / double(1 << 30));
-  }
-#endif
-  (void)device;
+// Peak memory in GiB: the CUDA caching allocator's since the last reset, or the process's
+// resident high-water mark on the CPU.
+double peak_memory_gib(const c10::Device& device) {
+  if (device.is_cuda()) return omni::cuda::memory_stats(device).peak_allocated_bytes / double(1 << 30);
   std::ifstream status("/proc/self/status");
   std::string line;
   while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) {
-      const double kib = std::stod(line.substr(6));
-      return fmt::format("{:.2f} GiB (VmHWM, whole process)", kib / (1 << 20));
-    }
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / (1 << 20);
   }
-  return "unknown";
+  return 0;
 }
+
+std::string describe_peak_memory(const c10::Device& device) {
+  return fmt::format("{:.2f} GiB ({})", peak_memory_gib(device),
+                     device.is_cuda() ? "CUDA max allocated, training step"
+                                      : "VmHWM, whole process");
+}
+
 
 std::string rate(double flops) { return fmt::format("{:.1f} GFLOP/s", flops / 1e9); }
 
@@ -126,7 +118,7 @@ int main(int argc, char** argv) try {
   std::string preset_name = "small", dtype_name = "fp32", device_name = "cpu";
   int threads = 2, iterations = 3;
   std::int64_t batch = 1;
-  bool force_checkpointing = false, flush_denormal = false;
+  bool force_checkpointing = false, no_checkpointing = false, flush_denormal = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const auto value = [&]() -> std::string {
@@ -139,12 +131,16 @@ int main(int argc, char** argv) try {
     else if (arg == "--iters") iterations = std::stoi(value());
     else if (arg == "--batch") batch = std::stoll(value());
     else if (arg == "--checkpointing") force_checkpointing = true;
+    else if (arg == "--no-checkpointing") no_checkpointing = true;
     else if (arg == "--flush-denormal") flush_denormal = true;
     else if (!arg.empty() && arg[0] != '-') preset_name = arg;
     else throw omni::Error("unknown option " + arg);
   }
   Preset preset = preset_named(preset_name);
-  preset.checkpointing = preset.checkpointing || force_checkpointing;
+  if (force_checkpointing && no_checkpointing) {
+    throw omni::Error("--checkpointing and --no-checkpointing exclude each other");
+  }
+  preset.checkpointing = (preset.checkpointing || force_checkpointing) && !no_checkpointing;
   const c10::ScalarType dtype = omni::parse_dtype(dtype_name, "--dtype");
   const c10::Device device = omni::parse_device(device_name, "--device");
   if (preset_name == "full" && !device.is_cuda()) {
@@ -218,6 +214,7 @@ int main(int argc, char** argv) try {
     lora_flops += 3 * 2.0 * rows * rank * double(linear->in_features() + linear->out_features());
   }
   model->train();
+  omni::cuda::reset_peak_memory(device);
   const double train_flops = flops.forward + flops.backward_frozen + lora_flops;
   const double t = seconds_per_call(device, iterations, [&] {
     const at::Tensor output = model->forward(in);
@@ -228,7 +225,15 @@ int main(int argc, char** argv) try {
   fmt::print("  (FLOPs per step: forward {:.3g}, forward+backward {:.3g}; recomputation under "
              "checkpointing not counted)\n",
              flops.forward, train_flops);
-  fmt::print("peak memory: {}\n", peak_memory(device));
+  fmt::print("peak memory: {}\n", describe_peak_memory(device));
+  const double nominal = omni::cuda::nominal_dense_peak(device, dtype);
+  const double mfu = train_flops / t / (nominal > 0 ? nominal : peak);
+  fmt::print("MFU: {:.1f} % of {}\n", 100 * mfu,
+             nominal > 0 ? fmt::format("the GPU's nominal dense {} peak, {:.0f} TFLOP/s", dtype_name,
+                                       nominal / 1e12)
+                         : "the matmul peak measured above");
+  fmt::print("result: step_s={:.4f} tokens_per_s={:.0f} mfu={:.1f}% peak_gib={:.2f}\n", t,
+             tokens / t, 100 * mfu, peak_memory_gib(device));
   return 0;
 } catch (const omni::Error& error) {
   std::cerr << "bench_flux_transformer: " << error.what() << "\n";

@@ -19,6 +19,7 @@
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 
+#include "omni/cuda_runtime.hpp"
 #include "omni/device.hpp"
 #include "omni/error.hpp"
 #include "omni/malloc_tuning.hpp"
@@ -197,6 +198,16 @@ int main(int argc, char** argv) try {
   }
   fmt::print("end to end: {:.1f} tokens/s ({} tokens in {:.2f} s)\n", new_tokens / all, new_tokens,
              all);
+  // For scripts (gpu-check.sh): one decoded token is the step; its work is 2 FLOPs per
+  // parameter of the language model (the vision tower runs once, in the prefill).
+  const double per_token = all > first ? (all - first) / (new_tokens - 1) : all / new_tokens;
+  const double nominal = omni::cuda::nominal_dense_peak(device, dtype);
+  const double peak_gib = omni::cuda::memory_stats(device).peak_allocated_bytes / double(1 << 30);
+  fmt::print("result: step_s={:.5f} tokens_per_s={:.1f} mfu={} peak_gib={:.2f}\n", per_token,
+             1 / per_token,
+             nominal > 0 ? fmt::format("{:.2f}%", 100 * 2.0 * parameters / per_token / nominal)
+                         : std::string("n/a"),
+             peak_gib);
   return 0;
 } catch (const std::exception& error) {  // omni::Error for bad options; LibTorch's errors
   std::cerr << "bench_qwen_vl: " << error.what() << "\n";

@@ -33,6 +33,11 @@ if(TORCH_CXX_FLAGS)
   set(CMAKE_CXX_FLAGS "${CMAKE_CXX_FLAGS} ${TORCH_CXX_FLAGS}")
 endif()
 find_package(Threads REQUIRED)
+# pip's libtorch.so exports copies of libstdc++ functions from a newer GCC's static support
+# library (std::filesystem::remove_all among them), which crash when called from code built
+# here. A program's symbols bind to the first library in its load order that defines them, so
+# every binary lists libstdc++ before LibTorch.
+add_link_options("LINKER:--push-state,--no-as-needed" -lstdc++ "LINKER:--pop-state")
 
 # fmt: pip's torch and the LibTorch zip carry fmt's headers (fmt 12 in torch 2.11) in their
 # include folder, which every translation unit sees first; a separately built libfmt of
@@ -72,7 +77,8 @@ endif()
 omni_dependency(nlohmann-json nlohmann_json_FOUND "find_package(nlohmann_json 3 CONFIG QUIET)"
   CMAKE_ARGS -DJSON_BuildTests=OFF -DJSON_Install=ON)
 
-omni_dependency(zlib ZLIB_FOUND "find_package(ZLIB QUIET)")
+# Debian's zlib archive drops win32/, whose resource file zlib's CMakeLists names anyway.
+omni_dependency(zlib ZLIB_FOUND "find_package(ZLIB QUIET)" EMPTY_FILES win32/zlib1.rc)
 omni_dependency(libpng PNG_FOUND "find_package(PNG QUIET)"
   CMAKE_ARGS -DPNG_SHARED=ON -DPNG_STATIC=OFF -DPNG_TESTS=OFF -DPNG_EXECUTABLES=OFF)
 

@@ -67,12 +67,15 @@ function(omni_dependency_step name step log)
   endif()
 endfunction()
 
-# omni_build_dependency(<name> [STATIC] [CMAKE_ARGS <args...>] [FROM_DEBIAN_PACKAGE])
+# omni_build_dependency(<name> [STATIC] [CMAKE_ARGS <args...>] [FROM_DEBIAN_PACKAGE]
+#                       [EMPTY_FILES <paths...>])
 #
 # FROM_DEBIAN_PACKAGE: the archive is a binary .deb of a header-only library; its usr/ tree is
 # copied into the prefix instead of being built.
+# EMPTY_FILES: files that Debian's repacked archive left out but the build still names (for
+# Windows only), created empty before configuring.
 function(omni_build_dependency name)
-  cmake_parse_arguments(ARG "STATIC;FROM_DEBIAN_PACKAGE" "" "CMAKE_ARGS" ${ARGN})
+  cmake_parse_arguments(ARG "STATIC;FROM_DEBIAN_PACKAGE" "" "CMAKE_ARGS;EMPTY_FILES" ${ARGN})
   omni_dependency_source(${name} archive sha256 pool)
   set(stamp "${OMNI_DEPS_PREFIX}/.stamps/${name}-${sha256}")
   if(EXISTS "${stamp}")
@@ -101,6 +104,11 @@ function(omni_build_dependency name)
     if(NOT count EQUAL 1)
       message(FATAL_ERROR "${archive_path}: expected one top folder, found ${count}")
     endif()
+    foreach(file IN LISTS ARG_EMPTY_FILES)
+      get_filename_component(folder "${top}/${file}" DIRECTORY)
+      file(MAKE_DIRECTORY "${folder}")
+      file(TOUCH "${top}/${file}")
+    endforeach()
     if(ARG_STATIC)
       set(shared OFF)
     else()
@@ -116,7 +124,9 @@ function(omni_build_dependency name)
       -DCMAKE_BUILD_TYPE=Release
       "-DCMAKE_C_COMPILER=${CMAKE_C_COMPILER}" "-DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER}"
       ${launcher}
-      "-DCMAKE_INSTALL_PREFIX=${OMNI_DEPS_PREFIX}" -DCMAKE_INSTALL_LIBDIR=lib
+      "-DCMAKE_INSTALL_PREFIX=${OMNI_DEPS_PREFIX}"
+      # Typed: an untyped relative path would be made absolute against the working folder.
+      -DCMAKE_INSTALL_LIBDIR:PATH=lib
       "-DCMAKE_PREFIX_PATH=${OMNI_DEPS_PREFIX}" "-DCMAKE_INSTALL_RPATH=\$ORIGIN"
       -DBUILD_SHARED_LIBS=${shared} -DCMAKE_POSITION_INDEPENDENT_CODE=ON
       -DBUILD_TESTING=OFF

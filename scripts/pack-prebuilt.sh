@@ -34,6 +34,8 @@ set_rpath() {  # FOLDER RELATIVE_PATH_TO_THE_PACK_ROOT
   local file
   for file in "$1"/*; do
     [ -f "$file" ] && [ ! -L "$file" ] || continue
+    # The test plugins include files that only pretend to be libraries.
+    [ "$(head -c 4 "$file" | od -An -c | tr -d ' ')" = '177ELF' ] || continue
     strip --strip-unneeded "$file"
     patchelf --set-rpath "\$ORIGIN/$2/lib:\$ORIGIN/$2/torch/lib" "$file"
   done

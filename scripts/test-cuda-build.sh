@@ -27,9 +27,15 @@ deps=${OMNI_DEPS_SOURCE_DIR:-$cache/deps-sources}
 bash scripts/fetch-deps-sources.sh "$deps"
 echo "test-cuda-build: torch $("$venv/bin/python" -c 'import torch; print(torch.__version__)'), $(nvcc --version | tail -1)"
 
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DOMNI_DEPENDENCIES=source -DOMNI_DEPS_SOURCE_DIR="$deps" \
-  -DCMAKE_PREFIX_PATH="$(bash scripts/torch-prefix-path.sh "$venv/bin/python")" > /dev/null
+mkdir -p "$build"
+if ! cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DOMNI_DEPENDENCIES=source -DOMNI_DEPS_SOURCE_DIR="$deps" \
+    -DCMAKE_PREFIX_PATH="$(bash scripts/torch-prefix-path.sh "$venv/bin/python")" \
+    > "$build/configure.log" 2>&1; then
+  cat "$build/configure.log"
+  exit 1
+fi
+grep "omnihost dependencies" "$build/configure.log"
 cmake --build "$build" -j "$(nproc)"
 ctest --test-dir "$build" --output-on-failure
 
@@ -39,7 +45,7 @@ if ! ldd "$plugin" | grep -q 'libtorch_cuda\.so'; then
   ldd "$plugin" >&2
   exit 1
 fi
-echo "test-cuda-build: $plugin links $(ldd "$plugin" | grep -o '[^ ]*libtorch_cuda\.so[^ ]*' | head -1)"
+echo "test-cuda-build: $plugin links $(ldd "$plugin" | awk '/libtorch_cuda\.so/ {print $3; exit}')"
 
 # The committed reference encodings are what the pinned Python libraries give.
 export HF_HUB_OFFLINE=1
@@ -48,3 +54,6 @@ clip=tests/fixtures/text/clip_real_vocab
 "$venv/bin/python" "$qwen/make_tokenizers_cases.py" "$build/fixtures/text/qwen_real_vocab/tokenizer.json" \
   "$build/cases_tokenizers.json" --check "$qwen/cases_tokenizers.json"
 "$venv/bin/python" "$clip/make_clip_cases.py" "$build/clip_cases" --check "$clip" 2> /dev/null
+
+# What a GPU machine runs without compiling (scripts/gpu-check.sh --prebuilt).
+bash scripts/pack-prebuilt.sh "$build" "$build/prebuilt"

@@ -9,6 +9,7 @@
 #include "omni/torch_compat.hpp"
 
 #if OMNI_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
 #include <ATen/cuda/CUDAEvent.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAFunctions.h>
@@ -78,6 +79,30 @@ void reset_peak_memory(const c10::Device& device) {
 #else
   (void)device;
 #endif
+}
+
+std::string device_name(const c10::Device& device) {
+#if OMNI_WITH_CUDA
+  if (device.is_cuda()) {
+    return at::cuda::getDeviceProperties(device.has_index() ? device.index()
+                                                            : c10::cuda::current_device())
+        ->name;
+  }
+#endif
+  return device.str();
+}
+
+double nominal_dense_peak(const c10::Device& device, c10::ScalarType dtype) {
+  if (!device.is_cuda() || (dtype != at::kBFloat16 && dtype != at::kHalf)) return 0;
+  const std::string name = device_name(device);
+  const auto has = [&](const char* part) { return name.find(part) != std::string::npos; };
+  if (has("H100") && (has("PCIe") || has("PCIE"))) return 756e12;
+  if (has("H100") || has("H200") || has("H800") || has("GH200")) return 989.4e12;
+  if (has("B200")) return 2250e12;
+  if (has("A100")) return 312e12;
+  if (has("L40S")) return 362e12;
+  if (has("RTX 4090")) return 165.2e12;
+  return 0;
 }
 
 struct SideStream::State {

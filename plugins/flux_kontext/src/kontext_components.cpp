@@ -5,6 +5,7 @@
 
 #include <ATen/Context.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "flux_kontext/lora_files.hpp"
 #include "omni/device.hpp"

@@ -22,11 +22,19 @@
 #include "kontext_training_log.hpp"
 #include "kontext_validation.hpp"
 #include "run_report.hpp"
+#include "omni/cuda_runtime.hpp"
 #include "omni/error.hpp"
 #include "omni/malloc_tuning.hpp"
 
 namespace flux_kontext {
 namespace {
+
+// A batch tensor made on the host, on its way to the fit device: from pinned memory with a
+// non-blocking copy on CUDA, so that the copy overlaps the previous step's queued work and the
+// host never waits for it.
+at::Tensor to_fit_device(const at::Tensor& host, const c10::Device& device) {
+  return omni::cuda::to_device(omni::cuda::pinned_for(host, device), device);
+}
 
 std::string bucket_key(const SampleSizes& sizes) {
   std::string key = fmt::format("{}x{}", sizes.target.height, sizes.target.width);
@@ -119,32 +127,32 @@ at::Tensor FluxKontextTrainer::batch_loss(FluxTransformer2DModelImpl& model,
                                        sample.mask
                              : at::ones({sample.target_latents.size(0)}, at::kFloat));
   }
-  at::Tensor clean = at::stack(x0).to(device);
-  at::Tensor eps = at::stack(noise).to(device);
-  at::Tensor sigma = at::cat(sigmas).to(device);
+  at::Tensor clean = to_fit_device(at::stack(x0), device);
+  at::Tensor eps = to_fit_device(at::stack(noise), device);
+  at::Tensor sigma = to_fit_device(at::cat(sigmas), device);
   at::Tensor s = sigma.view({-1, 1, 1});
   at::Tensor noisy = (1 - s) * clean + s * eps;
   std::vector<at::Tensor> tokens{noisy};
   std::vector<PackedGrid> grids;
   for (std::size_t c = 0; c < control_count; ++c) {
-    tokens.push_back(at::stack(controls[c]).to(device));
+    tokens.push_back(to_fit_device(at::stack(controls[c]), device));
     grids.push_back(samples.front()->control_grids[c]);
   }
   FluxTransformerInputs inputs;
   inputs.hidden_states = at::cat(tokens, 1);
-  inputs.encoder_hidden_states = at::stack(prompt_embeds).to(device);
-  inputs.pooled_projections = at::stack(pooled).to(device);
+  inputs.encoder_hidden_states = to_fit_device(at::stack(prompt_embeds), device);
+  inputs.pooled_projections = to_fit_device(at::stack(pooled), device);
   inputs.timestep = sigma;
   if (model.config().guidance_embeds) {
     inputs.guidance = at::full({static_cast<std::int64_t>(samples.size())}, train.guidance,
                                sigma.options());
   }
-  inputs.img_ids = image_ids(samples.front()->target_grid, grids).to(device);
+  inputs.img_ids = to_fit_device(image_ids(samples.front()->target_grid, grids), device);
   inputs.txt_ids = at::zeros({inputs.encoder_hidden_states.size(1), 3}, sigma.options());
   at::Tensor output = model.forward(inputs);
   at::Tensor prediction = output.narrow(1, 0, clean.size(1)).to(at::kFloat);
   at::Tensor per_token = (prediction - (eps - clean)).pow(2).mean(-1);
-  return (per_token * at::stack(weights).to(device)).mean();
+  return (per_token * to_fit_device(at::stack(weights), device)).mean();
 }
 
 void FluxKontextTrainer::fit(const omni::StageContext& context) {

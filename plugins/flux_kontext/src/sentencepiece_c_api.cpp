@@ -84,7 +84,7 @@ OMNI_SPM_API int omni_spm_unk_id(const omni_spm* model) { return model->processo
 
 OMNI_SPM_API int omni_spm_piece_to_id(const omni_spm* model, const char* piece,
                                       std::size_t size) {
-  return model->processor.PieceToId(std::string_view(piece, size));
+  return model->processor.PieceToId(absl::string_view(piece, size));
 }
 
 OMNI_SPM_API const char* omni_spm_id_to_piece(const omni_spm* model, int id,
@@ -100,7 +100,7 @@ OMNI_SPM_API int omni_spm_encode(const omni_spm* model, const char* text, std::s
                                  std::size_t error_size) {
   try {
     std::vector<int> encoded;
-    const auto status = model->processor.Encode(std::string_view(text, size), &encoded);
+    const auto status = model->processor.Encode(absl::string_view(text, size), &encoded);
     if (!status.ok()) return fail(status.message(), error, error_size);
     *ids = copy_to_malloc(encoded.data(), encoded.size());
     *count = encoded.size();

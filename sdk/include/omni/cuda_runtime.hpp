@@ -13,6 +13,7 @@
 
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
 
 #include "omni/export.hpp"
 
@@ -41,6 +42,14 @@ struct MemoryStats {
 // Zero for the CPU.
 OMNI_API MemoryStats memory_stats(const c10::Device& device);
 OMNI_API void reset_peak_memory(const c10::Device& device);
+
+// The device's name ("NVIDIA H100 80GB HBM3"), "cpu" for the CPU.
+OMNI_API std::string device_name(const c10::Device& device);
+
+// The GPU's nominal dense (no sparsity) tensor-core peak in FLOP/s for bf16 or fp16, from the
+// vendors' data sheets; 0 for other dtypes, the CPU and GPUs not in the table. MFU figures
+// divide by this.
+OMNI_API double nominal_dense_peak(const c10::Device& device, c10::ScalarType dtype);
 
 // A CUDA stream beside the compute stream, for copies that overlap compute. enqueue() runs
 // `work` with the side stream current, after the compute stream's work queued so far (so a
