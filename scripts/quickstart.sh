@@ -11,7 +11,7 @@ bash scripts/install-deps.sh
 source scripts/ccache-env.sh
 
 prefix="$PWD/build/install"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j "$(nproc)"
 cmake --install build --prefix "$prefix" > /dev/null
 

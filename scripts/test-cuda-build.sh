@@ -37,7 +37,7 @@ if ! cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
 fi
 grep "omnihost dependencies" "$build/configure.log"
 cmake --build "$build" -j "$(nproc)"
-ctest --test-dir "$build" --output-on-failure
+ctest --test-dir "$build" --output-on-failure -j "$(nproc)"
 
 plugin=$build/lib/omnihost/plugins/flux_kontext.so
 if ! ldd "$plugin" | grep -q 'libtorch_cuda\.so'; then

@@ -52,9 +52,9 @@ chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LAN
     echo "test-minimal-root: -dev packages present (libtorch-dev and what it pulls in):" \
       $(dpkg-query -W -f="\${Package}\n" | grep -- "-dev$" | sort | tr "\n" " ")
     source scripts/ccache-env.sh
-    cmake -S . -B /work/build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    cmake -S . -B /work/build -G Ninja -DCMAKE_BUILD_TYPE=Release \
       -DOMNI_DEPS_SOURCE_DIR=/work/deps-sources -DOMNI_DEBIAN_MIRROR=http://no-download.invalid \
       | grep "omnihost dependencies"
     cmake --build /work/build -j "$(nproc)"
-    ctest --test-dir /work/build --output-on-failure
+    ctest --test-dir /work/build --output-on-failure -j "$(nproc)"
   '

@@ -9,6 +9,6 @@ bash scripts/install-deps.sh
 build_dir=${OMNI_BUILD_DIR:-build}
 source scripts/ccache-env.sh
 
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${OMNI_CMAKE_ARGS:-}
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release ${OMNI_CMAKE_ARGS:-}
 cmake --build "$build_dir" -j "$(nproc)"
-ctest --test-dir "$build_dir" --output-on-failure
+ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)"
