@@ -21,8 +21,8 @@
 #include <fmt/format.h>
 #include <torch/autograd.h>
 
-#include "flux_kontext/flux_transformer.hpp"
-#include "flux_kontext/position_ids.hpp"
+#include "flux_kontext/model/flux_transformer.hpp"
+#include "flux_kontext/model/position_ids.hpp"
 #include "omni/cuda_runtime.hpp"
 #include "omni/device.hpp"
 #include "omni/error.hpp"

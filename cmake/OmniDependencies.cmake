@@ -40,25 +40,28 @@ find_package(Threads REQUIRED)
 add_link_options("LINKER:--push-state,--no-as-needed" -lstdc++ "LINKER:--pop-state")
 
 # fmt: pip's torch and the LibTorch zip carry fmt's headers (fmt 12 in torch 2.11) in their
-# include folder, which every translation unit sees first; a separately built libfmt of
-# another version would not match them. So with such a LibTorch, fmt is used header-only from
-# those very headers; otherwise (Debian's LibTorch) fmt is the system's or built from source.
-set(OMNI_FMT_FROM_TORCH "")
+# include folder, where they would shadow another fmt's headers and no longer match its
+# library. LibTorch's public headers include none of them, so with such a LibTorch fmt is built
+# from its pinned source and its headers are put ahead of LibTorch's. (Using LibTorch's fmt
+# header-only instead costs ~3 s of compile time in every translation unit.)
+set(OMNI_TORCH_SHIPS_FMT OFF)
 foreach(dir IN LISTS TORCH_INCLUDE_DIRS)
   list(FIND CMAKE_CXX_IMPLICIT_INCLUDE_DIRECTORIES "${dir}" implicit)
   if(EXISTS "${dir}/fmt/format.h" AND implicit EQUAL -1 AND NOT dir STREQUAL "/usr/include")
-    set(OMNI_FMT_FROM_TORCH "${dir}")
-    break()
+    set(OMNI_TORCH_SHIPS_FMT ON)
   endif()
 endforeach()
-set(OMNI_FMT_HEADER_ONLY 0)
-if(OMNI_FMT_FROM_TORCH)
-  set(OMNI_FMT_HEADER_ONLY 1)
-  add_library(fmt::fmt INTERFACE IMPORTED)
-  set_target_properties(fmt::fmt PROPERTIES
-    INTERFACE_INCLUDE_DIRECTORIES "${OMNI_FMT_FROM_TORCH}"
-    INTERFACE_COMPILE_DEFINITIONS "FMT_HEADER_ONLY=1")
-  list(APPEND OMNI_DEPENDENCY_REPORT "fmt: LibTorch's headers, header-only")
+if(OMNI_TORCH_SHIPS_FMT)
+  if(OMNI_DEPENDENCIES STREQUAL "system")
+    message(FATAL_ERROR "This LibTorch ships fmt headers that would shadow the system's fmt; "
+                        "configure with -DOMNI_DEPENDENCIES=auto or source")
+  endif()
+  set(omni_dependencies_chosen "${OMNI_DEPENDENCIES}")
+  set(OMNI_DEPENDENCIES source)
+  omni_dependency(fmt fmt_FOUND "find_package(fmt CONFIG QUIET)"
+    CMAKE_ARGS -DFMT_TEST=OFF -DFMT_DOC=OFF -DFMT_INSTALL=ON)
+  set(OMNI_DEPENDENCIES "${omni_dependencies_chosen}")
+  include_directories(BEFORE SYSTEM "${OMNI_DEPS_PREFIX}/include")
 else()
   omni_dependency(fmt fmt_FOUND "find_package(fmt CONFIG QUIET)"
     CMAKE_ARGS -DFMT_TEST=OFF -DFMT_DOC=OFF -DFMT_INSTALL=ON)
@@ -84,29 +87,16 @@ omni_dependency(libpng PNG_FOUND "find_package(PNG QUIET)"
 
 # libjpeg-turbo's TurboJPEG API. Its SIMD code needs nasm; without it the build falls back to
 # plain C (slower JPEG decoding only).
-omni_dependency(libjpeg-turbo TURBOJPEG_FOUND [=[
-  find_path(TURBOJPEG_INCLUDE_DIR turbojpeg.h)
-  find_library(TURBOJPEG_LIBRARY NAMES turbojpeg)
-  if(TURBOJPEG_INCLUDE_DIR AND TURBOJPEG_LIBRARY)
-    set(TURBOJPEG_FOUND TRUE)
-  endif()
-]=] CMAKE_ARGS -DENABLE_SHARED=ON -DENABLE_STATIC=OFF -DWITH_TURBOJPEG=ON -DWITH_JAVA=OFF
-               -DREQUIRE_SIMD=OFF)
-add_library(omni::turbojpeg UNKNOWN IMPORTED)
-set_target_properties(omni::turbojpeg PROPERTIES IMPORTED_LOCATION "${TURBOJPEG_LIBRARY}"
-  INTERFACE_INCLUDE_DIRECTORIES "${TURBOJPEG_INCLUDE_DIR}")
+omni_dependency(libjpeg-turbo TURBOJPEG_FOUND
+  "omni_find_header_and_library(TURBOJPEG turbojpeg.h turbojpeg)"
+  CMAKE_ARGS -DENABLE_SHARED=ON -DENABLE_STATIC=OFF -DWITH_TURBOJPEG=ON -DWITH_JAVA=OFF
+             -DREQUIRE_SIMD=OFF)
+omni_imported_library(omni::turbojpeg TURBOJPEG)
 
 # utf8proc: Unicode categories, NFC and case mapping for the tokenizers.
-omni_dependency(utf8proc UTF8PROC_FOUND [=[
-  find_path(UTF8PROC_INCLUDE_DIR utf8proc.h)
-  find_library(UTF8PROC_LIBRARY NAMES utf8proc)
-  if(UTF8PROC_INCLUDE_DIR AND UTF8PROC_LIBRARY)
-    set(UTF8PROC_FOUND TRUE)
-  endif()
-]=] CMAKE_ARGS -DUTF8PROC_INSTALL=ON -DUTF8PROC_ENABLE_TESTING=OFF)
-add_library(omni::utf8proc UNKNOWN IMPORTED)
-set_target_properties(omni::utf8proc PROPERTIES IMPORTED_LOCATION "${UTF8PROC_LIBRARY}"
-  INTERFACE_INCLUDE_DIRECTORIES "${UTF8PROC_INCLUDE_DIR}")
+omni_dependency(utf8proc UTF8PROC_FOUND "omni_find_header_and_library(UTF8PROC utf8proc.h utf8proc)"
+  CMAKE_ARGS -DUTF8PROC_INSTALL=ON -DUTF8PROC_ENABLE_TESTING=OFF)
+omni_imported_library(omni::utf8proc UTF8PROC)
 
 # sentencepiece (T5's tokenizer), built static from source: its private protobuf must stay
 # hidden inside libomni_sentencepiece (see plugins/flux_kontext/CMakeLists.txt).

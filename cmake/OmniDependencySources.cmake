@@ -142,6 +142,23 @@ function(omni_build_dependency name)
   file(WRITE "${stamp}" "${archive}\n")
 endfunction()
 
+# For libraries without a CMake package: finds <header> and <library>, setting
+# <PREFIX>_INCLUDE_DIR, <PREFIX>_LIBRARY and, when both are found, <PREFIX>_FOUND.
+macro(omni_find_header_and_library prefix header library)
+  find_path(${prefix}_INCLUDE_DIR ${header})
+  find_library(${prefix}_LIBRARY NAMES ${library})
+  if(${prefix}_INCLUDE_DIR AND ${prefix}_LIBRARY)
+    set(${prefix}_FOUND TRUE)
+  endif()
+endmacro()
+
+# An imported target for what omni_find_header_and_library(<PREFIX> ...) found.
+function(omni_imported_library target prefix)
+  add_library(${target} UNKNOWN IMPORTED GLOBAL)
+  set_target_properties(${target} PROPERTIES IMPORTED_LOCATION "${${prefix}_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${${prefix}_INCLUDE_DIR}")
+endfunction()
+
 # omni_dependency(<name> <found variable> <find code> [build options...])
 #
 # Runs <find code> (find_package / find_path / find_library calls that set <found variable>)

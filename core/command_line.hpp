@@ -1,5 +1,6 @@
 #pragma once
 // cxxopts glue shared by the subcommands.
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,19 @@ namespace omni::host {
 // malformed values become omni::UsageError with cxxopts' message.
 cxxopts::ParseResult parse_arguments(cxxopts::Options& options,
                                      const std::vector<std::string>& arguments);
+
+// The commands that load plugins without a config (plugins, debug tokenize) share
+// --plugin-path and --help; add the command's own options first.
+void add_plugin_path_options(cxxopts::Options& options);
+
+// Parses such a command's arguments. Prints the help and returns nothing for --help; a stray
+// argument is a UsageError naming `command`.
+std::optional<cxxopts::ParseResult> parse_plugin_command(cxxopts::Options& options,
+                                                         const std::vector<std::string>& arguments,
+                                                         const std::string& command);
+
+// The --plugin-path folders given, in order.
+std::vector<std::filesystem::path> plugin_paths_of(const cxxopts::ParseResult& parsed);
 
 // What the config-driven commands (run, validate, predict) share: the CONFIG positional
 // argument, --set, --plugin-path and --help, plus --threads when `with_threads`. Add the

@@ -13,27 +13,12 @@ int plugins_command(const std::vector<std::string>& arguments) {
   cxxopts::Options options("omnihost plugins",
                            "List every plugin file found, what it registered, and why any "
                            "file was rejected.");
-  options.add_options()
-      ("plugin-path", "extra plugin folder, searched first (repeatable)",
-       cxxopts::value<std::vector<std::string>>())
-      ("h,help", "show this help");
-  cxxopts::ParseResult parsed = parse_arguments(options, arguments);
-  if (parsed.count("help")) {
-    std::cout << options.help();
-    return 0;
-  }
-  if (!parsed.unmatched().empty()) {
-    throw UsageError(fmt::format("plugins: unexpected argument '{}'", parsed.unmatched()[0]));
-  }
-  std::vector<std::filesystem::path> extra;
-  if (parsed.count("plugin-path")) {
-    for (const auto& path : parsed["plugin-path"].as<std::vector<std::string>>()) {
-      extra.emplace_back(path);
-    }
-  }
+  add_plugin_path_options(options);
+  const std::optional<cxxopts::ParseResult> parsed = parse_plugin_command(options, arguments, "plugins");
+  if (!parsed) return 0;
   Registry registry;
   PluginLoader loader(registry);
-  PluginReport report = loader.load_directories(plugin_search_path(extra, {}));
+  PluginReport report = loader.load_directories(plugin_search_path(plugin_paths_of(*parsed), {}));
 
   std::cout << "search path (first wins):\n";
   for (const auto& directory : report.directories) {

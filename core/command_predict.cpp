@@ -1,11 +1,10 @@
 // `omnihost predict CONFIG --image a.png --prompt "..." --out out.png`: one edit without
-// writing a predict list into the config. The request becomes config overrides (predict.*),
-// so the trainer's ordinary predict stage does the work with every config check intact.
+// writing a predict list into the config. The command line becomes an omni::PredictRequest,
+// which the trainer's predict stage maps onto its own settings: the host knows no model's keys.
 #include <filesystem>
 #include <iostream>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "command_line.hpp"
 #include "commands.hpp"
@@ -13,27 +12,6 @@
 #include "stage_runner.hpp"
 
 namespace omni::host {
-namespace {
-
-// A YAML double-quoted scalar holding exactly `text`, whatever it contains (quotes, colons,
-// `null`, newlines): the override parser reads it back as the same string.
-std::string yaml_string(const std::string& text) {
-  std::string quoted = "\"";
-  for (char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      quoted += '\\';
-      quoted += c;
-    } else if (byte < 0x20 || byte == 0x7f) {
-      quoted += fmt::format("\\x{:02x}", byte);
-    } else {
-      quoted += c;  // UTF-8 passes through
-    }
-  }
-  return quoted + "\"";
-}
-
-}  // namespace
 
 int predict_command(const std::vector<std::string>& arguments) {
   cxxopts::Options options("omnihost predict",
@@ -55,9 +33,9 @@ int predict_command(const std::vector<std::string>& arguments) {
       ("lora", "LoRA file, diffusers or kohya layout (default: predict.lora_path, else the "
        "newest finished run's)", cxxopts::value<std::string>())
       ("lora-scale", "LoRA strength (default: predict.lora_scale)", cxxopts::value<double>())
-      ("width", "output width (default: the first image's, snapped to a Kontext size)",
+      ("width", "output width (default: the trainer's choice from the first image)",
        cxxopts::value<int>())
-      ("height", "output height (default: the first image's, snapped to a Kontext size)",
+      ("height", "output height (default: the trainer's choice from the first image)",
        cxxopts::value<int>());
   add_config_command_options(options, /*with_threads=*/true);
   std::optional<ConfigCommand> command =
@@ -80,38 +58,26 @@ int predict_command(const std::vector<std::string>& arguments) {
     }
   }
 
-  std::vector<std::string> fields{"prompt: " + yaml_string(parsed["prompt"].as<std::string>())};
-  std::vector<std::string> images;
+  PredictRequest request;
   for (const std::string& image : parsed["image"].as<std::vector<std::string>>()) {
-    images.push_back(yaml_string(std::filesystem::absolute(image).string()));
+    request.images.push_back(std::filesystem::absolute(image));
   }
-  fields.push_back(fmt::format("images: [{}]", fmt::join(images, ", ")));
-  if (parsed.count("negative-prompt")) {
-    fields.push_back("negative_prompt: " + yaml_string(parsed["negative-prompt"].as<std::string>()));
-  }
-  if (parsed.count("width")) fields.push_back(fmt::format("width: {}", parsed["width"].as<int>()));
-  if (parsed.count("height")) fields.push_back(fmt::format("height: {}", parsed["height"].as<int>()));
-  fields.push_back("output: " + yaml_string(out.filename().string()));
+  request.prompt = parsed["prompt"].as<std::string>();
+  if (parsed.count("negative-prompt")) request.negative_prompt = parsed["negative-prompt"].as<std::string>();
+  if (parsed.count("width")) request.width = parsed["width"].as<int>();
+  if (parsed.count("height")) request.height = parsed["height"].as<int>();
+  if (parsed.count("steps")) request.steps = parsed["steps"].as<int>();
+  if (parsed.count("guidance")) request.guidance_scale = parsed["guidance"].as<double>();
+  if (parsed.count("true-cfg")) request.true_cfg_scale = parsed["true-cfg"].as<double>();
+  if (parsed.count("seed")) request.seed = parsed["seed"].as<long>();
+  if (parsed.count("lora")) request.lora = std::filesystem::absolute(parsed["lora"].as<std::string>());
+  if (parsed.count("lora-scale")) request.lora_scale = parsed["lora-scale"].as<double>();
+  request.output = out;
 
-  JobRequest request = command->request;
-  // After the user's --set, so the command line's request wins.
-  auto set = [&](const std::string& key, const std::string& yaml) {
-    request.overrides.push_back(key + "=" + yaml);
-  };
-  set("predict.samples", fmt::format("[{{{}}}]", fmt::join(fields, ", ")));
-  set("predict.output_dir", yaml_string(out.parent_path().string()));
-  if (parsed.count("steps")) set("predict.num_inference_steps", std::to_string(parsed["steps"].as<int>()));
-  if (parsed.count("guidance")) set("predict.guidance_scale", fmt::format("{}", parsed["guidance"].as<double>()));
-  if (parsed.count("true-cfg")) set("predict.true_cfg_scale", fmt::format("{}", parsed["true-cfg"].as<double>()));
-  if (parsed.count("seed")) set("predict.seed", std::to_string(parsed["seed"].as<long>()));
-  if (parsed.count("lora")) {
-    set("predict.lora_path", yaml_string(std::filesystem::absolute(parsed["lora"].as<std::string>()).string()));
-  }
-  if (parsed.count("lora-scale")) set("predict.lora_scale", fmt::format("{}", parsed["lora-scale"].as<double>()));
   Registry registry;
-  PreparedJob job = prepare_job(request, registry);
+  PreparedJob job = prepare_job(command->request, registry);
   const int threads = parsed.count("threads") ? parsed["threads"].as<int>() : job.threads;
-  return run_stages(job, registry, {Stage::predict}, threads, std::nullopt);
+  return run_stages(job, registry, {Stage::predict}, threads, std::nullopt, &request);
 }
 
 }  // namespace omni::host

@@ -30,18 +30,12 @@ int tokenize_command(const std::vector<std::string>& arguments) {
       ("add-special-tokens", "add the start/end tokens (for --text)")
       ("max-length", "pad and truncate to this many ids (for --text; 0: none)",
        cxxopts::value<std::int64_t>()->default_value("0"))
-      ("show", "how many differing sentences to print", cxxopts::value<std::size_t>()->default_value("5"))
-      ("plugin-path", "extra plugin folder, searched first (repeatable)",
-       cxxopts::value<std::vector<std::string>>())
-      ("h,help", "show this help");
-  cxxopts::ParseResult parsed = parse_arguments(options, arguments);
-  if (parsed.count("help")) {
-    std::cout << options.help();
-    return 0;
-  }
-  if (!parsed.unmatched().empty()) {
-    throw UsageError(fmt::format("debug tokenize: unexpected argument '{}'", parsed.unmatched()[0]));
-  }
+      ("show", "how many differing sentences to print", cxxopts::value<std::size_t>()->default_value("5"));
+  add_plugin_path_options(options);
+  const std::optional<cxxopts::ParseResult> result =
+      parse_plugin_command(options, arguments, "debug tokenize");
+  if (!result) return 0;
+  const cxxopts::ParseResult& parsed = *result;
   for (const char* required : {"tokenizer", "files"}) {
     if (parsed.count(required) == 0) {
       throw UsageError(fmt::format("debug tokenize: --{} is required", required));
@@ -50,15 +44,9 @@ int tokenize_command(const std::vector<std::string>& arguments) {
   if ((parsed.count("cases") > 0) == (parsed.count("text") > 0)) {
     throw UsageError("debug tokenize: give either --cases FILE or --text (not both)");
   }
-  std::vector<std::filesystem::path> extra;
-  if (parsed.count("plugin-path")) {
-    for (const auto& path : parsed["plugin-path"].as<std::vector<std::string>>()) {
-      extra.emplace_back(path);
-    }
-  }
   Registry registry;
   PluginLoader loader(registry);
-  loader.load_directories(plugin_search_path(extra, {}));
+  loader.load_directories(plugin_search_path(plugin_paths_of(parsed), {}));
   const TokenizerFactory& factory = registry.tokenizer(parsed["tokenizer"].as<std::string>());
   const std::unique_ptr<Tokenizer> tokenizer =
       factory.open(std::filesystem::path(parsed["files"].as<std::string>()));

@@ -15,7 +15,8 @@
 namespace omni::host {
 
 int run_stages(const PreparedJob& job, Registry& registry, const std::vector<Stage>& stages,
-               int threads, std::optional<std::string> resume) {
+               int threads, std::optional<std::string> resume,
+               const PredictRequest* predict_request) {
   if (threads < 0) throw UsageError("--threads must be 0 (one per core) or positive");
   // LibTorch here starts with a single intra-op thread; use the machine unless told otherwise.
   if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -25,6 +26,7 @@ int run_stages(const PreparedJob& job, Registry& registry, const std::vector<Sta
   context.components = &registry;
   context.resume = std::move(resume);
   context.stop_requested = &install_stop_signal_handlers();
+  context.predict_request = predict_request;
 
   const TrainerFactory& factory = registry.trainer(job.trainer);
   std::unique_ptr<Trainer> trainer = factory.create(job.document.root(), registry);

@@ -1,5 +1,5 @@
 #pragma once
-#include "flux_kontext/flux_kontext_trainer.hpp"
+#include "flux_kontext/trainer/flux_kontext_trainer.hpp"
 
 namespace dreamomni2 {
 
@@ -9,9 +9,7 @@ namespace dreamomni2 {
 class DreamOmni2Trainer final : public flux_kontext::FluxKontextTrainer {
  public:
   using FluxKontextTrainer::FluxKontextTrainer;
-  std::string name() const override { return "DreamOmni2"; }
   at::Tensor control_image_ids(const std::vector<flux_kontext::PackedGrid>& controls) const override;
-  std::string position_id_scheme() const override { return "dreamomni2-offset-columns"; }
 };
 
 }  // namespace dreamomni2

@@ -45,16 +45,4 @@ ImageSize size_for_pixel_budget(int height, int width, long long pixels, int mul
           floor_to_multiple(python_round(std::sqrt(budget / aspect)), multiple)};
 }
 
-ImageSize preferred_kontext_size(int height, int width) {
-  check_positive("preferred_kontext_size", height, width, 1);
-  const double aspect = static_cast<double>(width) / height;
-  auto key = [&](const ImageSize& size) {
-    return std::make_tuple(std::abs(aspect - static_cast<double>(size.width) / size.height),
-                           size.width, size.height);
-  };
-  return *std::min_element(
-      kPreferredKontextResolutions.begin(), kPreferredKontextResolutions.end(),
-      [&](const ImageSize& a, const ImageSize& b) { return key(a) < key(b); });
-}
-
 }  // namespace omni

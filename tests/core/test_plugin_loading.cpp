@@ -4,8 +4,12 @@
 
 #include <map>
 
+#include "flux_kontext/trainer/flux_kontext_trainer.hpp"
+#include "omni/config.hpp"
 #include "omni/error.hpp"
 #include "omni/plugin_loader.hpp"
+#include "omni/registry.hpp"
+#include "omni/trainer.hpp"
 #include "omni/prompt_enhancer.hpp"
 #include "omni/testing.hpp"
 #include "test_support.hpp"
@@ -42,8 +46,8 @@ TEST_SUITE("plugin_loading") {
     CHECK(reasons["test_good_duplicate.so"] ==
           "registration rejected: duplicate trainer 'TestRecorder': already registered by " +
               (test_plugins / "test_good.so").string());
-    CHECK(reasons["test_wrong_abi.so"].find("plugin ABI 2.0 is incompatible with this host's "
-                                            "ABI 1.1") == 0);
+    CHECK(reasons["test_wrong_abi.so"].find("plugin ABI 3.0 is incompatible with this host's "
+                                            "ABI 2.0") == 0);
     CHECK(reasons["test_wrong_fingerprint.so"].find("build mismatch (LibTorch version): host [") ==
           0);
     CHECK(reasons["test_wrong_fingerprint.so"].find("LibTorch 0.0.1-other") != std::string::npos);
@@ -95,5 +99,22 @@ TEST_SUITE("plugin_loading") {
     CHECK(registry.contains(omni::ComponentKind::trainer, "FluxKontext"));
     CHECK(registry.contains(omni::ComponentKind::trainer, "DreamOmni2"));
     CHECK(registry.contains(omni::ComponentKind::prompt_enhancer, "qwen2_5_vl"));
+  }
+
+  TEST_CASE("a trainer of the Kontext family brings its own defaults: DreamOmni2's enhancer suffix") {
+    omni::Registry registry;
+    omni::PluginLoader loader(registry);
+    loader.load_directories({omni::test::plugin_dir()});
+    const auto suffix_of = [&](const std::string& trainer) {
+      omni::ConfigDocument document = omni::ConfigDocument::from_string(
+          "trainer: " + trainer + "\nmodel: {pretrained_model_name_or_path: x}\n", "cfg.yaml");
+      const std::unique_ptr<omni::Trainer> made =
+          registry.trainer(trainer).create(document.root(), registry);
+      const auto* kontext = dynamic_cast<const flux_kontext::FluxKontextTrainer*>(made.get());
+      REQUIRE(kontext != nullptr);
+      return kontext->config().model.prompt_enhancer_suffix;
+    };
+    CHECK(suffix_of("DreamOmni2") == " It is editing task.");
+    CHECK(suffix_of("FluxKontext").empty());
   }
 }

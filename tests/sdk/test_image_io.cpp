@@ -470,17 +470,4 @@ TEST_SUITE("image_io") {
       }
     }
   }
-
-  TEST_CASE("preferred_kontext_size picks the closest aspect ratio, as diffusers does") {
-    CHECK((omni::preferred_kontext_size(1024, 1024) == omni::ImageSize{1024, 1024}));
-    CHECK((omni::preferred_kontext_size(1080, 1920) == omni::ImageSize{1392, 752}));
-    CHECK((omni::preferred_kontext_size(1920, 1080) == omni::ImageSize{752, 1392}));
-    CHECK((omni::preferred_kontext_size(100, 1000) == omni::ImageSize{1568, 672}));
-    CHECK((omni::preferred_kontext_size(1000, 100) == omni::ImageSize{672, 1568}));
-    for (const omni::ImageSize& size : omni::kPreferredKontextResolutions) {
-      CHECK(size.width % 16 == 0);
-      CHECK(size.height % 16 == 0);
-      CHECK((omni::preferred_kontext_size(size.height, size.width) == size));
-    }
-  }
 }

@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "flux_kontext/registered_tokenizers.hpp"
+#include "flux_kontext/text/registered_tokenizers.hpp"
 #include "omni/error.hpp"
 #include "omni/tokenizer_cases.hpp"
 #include "omni/unicode_text.hpp"

@@ -9,10 +9,11 @@
 
 #include <ATen/ATen.h>
 
-#include "flux_kontext/clip_pretokenizer.hpp"
-#include "flux_kontext/clip_tokenizer.hpp"
-#include "flux_kontext/t5_tokenizer.hpp"
-#include "flux_kontext/tiny_tokenizers.hpp"
+#include "flux_kontext/text/clip_pretokenizer.hpp"
+#include "flux_kontext/text/clip_tokenizer.hpp"
+#include "flux_kontext/text/t5_tokenizer.hpp"
+#include "flux_kontext/quickstart/tiny_tokenizers.hpp"
+#include "omni/byte_level_bpe.hpp"
 #include "omni/error.hpp"
 #include "test_support.hpp"
 
@@ -101,24 +102,44 @@ std::string long_prompt() {
 
 TEST_SUITE("tokenizers") {
   TEST_CASE("the byte stand-ins follow bytes_to_unicode") {
-    const auto& table = flux_kontext::clip_byte_to_unicode();
+    const auto& table = omni::byte_level_alphabet();
     // Printable Latin-1 bytes map to themselves; 0..32 take U+0100..U+0120, 127..160 take
     // U+0121..U+0142 and 173 takes U+0143 (the order of the upstream loop).
-    CHECK(table['a'] == "a");
-    CHECK(table['!'] == "!");
-    CHECK(table['~'] == "~");
-    CHECK(table[0xA1] == "\u00A1");
-    CHECK(table[0xFF] == "\u00FF");
-    CHECK(table[0] == "\u0100");
-    CHECK(table['\n'] == "\u010A");
-    CHECK(table[' '] == "\u0120");
-    CHECK(table[127] == "\u0121");
-    CHECK(table[160] == "\u0142");
-    CHECK(table[173] == "\u0143");
-    std::set<std::string> distinct(table.begin(), table.end());
+    CHECK(table['a'] == U'a');
+    CHECK(table['!'] == U'!');
+    CHECK(table['~'] == U'~');
+    CHECK(table[0xA1] == U'\u00A1');
+    CHECK(table[0xFF] == U'\u00FF');
+    CHECK(table[0] == U'\u0100');
+    CHECK(table['\n'] == U'\u010A');
+    CHECK(table[' '] == U'\u0120');
+    CHECK(table[127] == U'\u0121');
+    CHECK(table[160] == U'\u0142');
+    CHECK(table[173] == U'\u0143');
+    std::set<char32_t> distinct(table.begin(), table.end());
     CHECK(distinct.size() == 256);
-    CHECK(flux_kontext::clip_word_symbols("a b") ==
-          words("a", "\u0120", "b</w>"));
+    CHECK(omni::byte_level_symbols("a b", "</w>") == words("a", "\u0120", "b</w>"));
+    CHECK(omni::byte_level_symbols("").empty());
+  }
+
+  TEST_CASE("merges apply by rank, every occurrence of the best pair at once") {
+    omni::BpeMerges merges;
+    merges.add("a", "a");
+    merges.add("b", "c");
+    merges.add("aa", "a");
+    // "aaa": "a a" (rank 0) merges left to right -> aa a -> "aa a" (rank 2) -> aaa.
+    CHECK(merges.apply(words("a", "a", "a")) == words("aaa"));
+    CHECK(merges.apply(words("a", "a", "a", "a")) == words("aa", "aa"));
+    CHECK(merges.apply(words("b", "c", "a")) == words("bc", "a"));
+
+    omni::BpeMerges ordered;
+    ordered.add("a", "b");
+    ordered.add("b", "c");
+    CHECK(ordered.apply(words("a", "b", "c")) == words("ab", "c"));
+    // Added again, a pair takes its later rank: "a b" now ranks after "b c".
+    ordered.add("a", "b");
+    CHECK(ordered.apply(words("a", "b", "c")) == words("a", "bc"));
+    CHECK(ordered.size() == 2);
   }
 
   // Expected values: tokenizers' normalizer of transformers 5's CLIPTokenizer

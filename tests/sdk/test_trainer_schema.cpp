@@ -5,8 +5,8 @@
 #include <ATen/ATen.h>
 
 #include "dreamomni2/dreamomni2_trainer.hpp"
-#include "flux_kontext/flux_kontext_trainer.hpp"
-#include "flux_kontext/trainer_config.hpp"
+#include "flux_kontext/trainer/flux_kontext_trainer.hpp"
+#include "flux_kontext/trainer/trainer_config.hpp"
 #include "omni/config.hpp"
 
 namespace {

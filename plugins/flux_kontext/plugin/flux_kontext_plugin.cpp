@@ -1,17 +1,17 @@
 // The flux_kontext plugin module: registers the FluxKontext trainer, the CLIP and T5 text
 // encoders and the debug commands from the shared library.
-#include "flux_kontext/registration.hpp"
+#include "flux_kontext/trainer/registration.hpp"
 #include "omni/plugin_api.hpp"
 
-#include "flux_kontext/debug_flux_forward.hpp"
-#include "flux_kontext/debug_flux_sample.hpp"
-#include "flux_kontext/debug_position_ids.hpp"
-#include "flux_kontext/debug_text_encoder.hpp"
-#include "flux_kontext/debug_vae.hpp"
-#include "flux_kontext/embedded_inputs.hpp"
-#include "flux_kontext/lora_command.hpp"
-#include "flux_kontext/registered_tokenizers.hpp"
-#include "flux_kontext/text_encoders.hpp"
+#include "flux_kontext/commands/debug_flux_forward.hpp"
+#include "flux_kontext/commands/debug_flux_sample.hpp"
+#include "flux_kontext/commands/debug_position_ids.hpp"
+#include "flux_kontext/commands/debug_text_encoder.hpp"
+#include "flux_kontext/commands/debug_vae.hpp"
+#include "flux_kontext/quickstart/embedded_inputs.hpp"
+#include "flux_kontext/commands/lora_command.hpp"
+#include "flux_kontext/text/registered_tokenizers.hpp"
+#include "flux_kontext/text/text_encoders.hpp"
 
 namespace {
 

@@ -71,21 +71,6 @@ std::size_t match_at(const std::u32string& s, std::size_t i) {
   return run_end - i;
 }
 
-// GPT-2's bytes_to_unicode: printable Latin-1 bytes map to themselves, the others to
-// U+0100 + k in byte order.
-const std::array<char32_t, 256>& byte_table() {
-  static const std::array<char32_t, 256> table = [] {
-    std::array<char32_t, 256> t{};
-    char32_t next = 256;
-    for (int b = 0; b < 256; ++b) {
-      const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE);
-      t[b] = printable ? static_cast<char32_t>(b) : next++;
-    }
-    return t;
-  }();
-  return table;
-}
-
 }  // namespace
 
 std::vector<std::string> qwen2_pretokenize(std::string_view text) {
@@ -97,31 +82,6 @@ std::vector<std::string> qwen2_pretokenize(std::string_view text) {
     i += length;
   }
   return pieces;
-}
-
-std::string bytes_to_unicode(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char b : bytes) omni::unicode::append_utf8(out, byte_table()[b]);
-  return out;
-}
-
-std::string unicode_to_bytes(std::string_view mapped) {
-  static const std::array<int, 512> inverse = [] {
-    std::array<int, 512> t{};
-    t.fill(-1);
-    for (int b = 0; b < 256; ++b) t[byte_table()[b]] = b;
-    return t;
-  }();
-  std::string out;
-  for (char32_t c : omni::unicode::decode_utf8(mapped)) {
-    if (c < inverse.size() && inverse[c] >= 0) {
-      out.push_back(static_cast<char>(inverse[c]));
-    } else {
-      omni::unicode::append_utf8(out, c);
-    }
-  }
-  return out;
 }
 
 }  // namespace qwen_vl

@@ -2,14 +2,13 @@
 
 #include <algorithm>
 #include <fstream>
-#include <limits>
-#include <map>
 #include <mutex>
 #include <unordered_map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "omni/byte_level_bpe.hpp"
 #include "omni/error.hpp"
 #include "omni/unicode_text.hpp"
 #include "qwen_vl/qwen_pretokenizer.hpp"
@@ -19,7 +18,7 @@ namespace qwen_vl {
 struct QwenTokenizer::State {
   std::unordered_map<std::string, std::int64_t> vocab;
   std::unordered_map<std::int64_t, std::string> id_to_token;
-  std::map<std::pair<std::string, std::string>, std::int64_t> merge_rank;
+  omni::BpeMerges merges;
   struct Added {
     std::string content;
     std::int64_t id;
@@ -40,17 +39,6 @@ namespace {
   throw omni::Error(fmt::format("{}: {}", file.string(), what));
 }
 
-// The UTF-8 characters of a byte-level string, one symbol each.
-std::vector<std::string> characters(const std::string& text) {
-  std::vector<std::string> out;
-  for (char32_t c : omni::unicode::decode_utf8(text)) {
-    std::string one;
-    omni::unicode::append_utf8(one, c);
-    out.push_back(std::move(one));
-  }
-  return out;
-}
-
 }  // namespace
 
 std::vector<std::int64_t> QwenTokenizer::State::bpe(const std::string& piece) const {
@@ -59,32 +47,7 @@ std::vector<std::int64_t> QwenTokenizer::State::bpe(const std::string& piece) co
     auto found = cache.find(piece);
     if (found != cache.end()) return found->second;
   }
-  std::vector<std::string> symbols = characters(bytes_to_unicode(piece));
-  // Merge the lowest-ranked adjacent pair, all its occurrences left to right, until none of
-  // the pairs is a merge.
-  while (symbols.size() > 1) {
-    std::int64_t best = std::numeric_limits<std::int64_t>::max();
-    std::pair<std::string, std::string> best_pair;
-    for (std::size_t k = 0; k + 1 < symbols.size(); ++k) {
-      auto found = merge_rank.find({symbols[k], symbols[k + 1]});
-      if (found != merge_rank.end() && found->second < best) {
-        best = found->second;
-        best_pair = found->first;
-      }
-    }
-    if (best == std::numeric_limits<std::int64_t>::max()) break;
-    std::vector<std::string> merged;
-    for (std::size_t k = 0; k < symbols.size(); ++k) {
-      if (k + 1 < symbols.size() && symbols[k] == best_pair.first &&
-          symbols[k + 1] == best_pair.second) {
-        merged.push_back(symbols[k] + symbols[k + 1]);
-        ++k;
-      } else {
-        merged.push_back(symbols[k]);
-      }
-    }
-    symbols = std::move(merged);
-  }
+  const std::vector<std::string> symbols = merges.apply(omni::byte_level_symbols(piece));
   std::vector<std::int64_t> ids;
   for (const std::string& symbol : symbols) {
     auto found = vocab.find(symbol);
@@ -120,7 +83,6 @@ QwenTokenizer QwenTokenizer::from_file(const std::filesystem::path& tokenizer_js
     state->vocab[token] = id.get<std::int64_t>();
     state->id_to_token[id.get<std::int64_t>()] = token;
   }
-  std::int64_t rank = 0;
   for (const nlohmann::json& merge : model.at("merges")) {
     std::pair<std::string, std::string> pair;
     if (merge.is_string()) {  // "a b" (older files)
@@ -134,7 +96,7 @@ QwenTokenizer QwenTokenizer::from_file(const std::filesystem::path& tokenizer_js
     } else {
       fail(tokenizer_json, "merge " + merge.dump() + " is neither \"a b\" nor [\"a\", \"b\"]");
     }
-    state->merge_rank.emplace(std::move(pair), rank++);
+    state->merges.add(pair.first, pair.second);
   }
   if (json.contains("added_tokens") && json.at("added_tokens").is_array()) {
     for (const nlohmann::json& token : json.at("added_tokens")) {
@@ -193,7 +155,7 @@ std::string QwenTokenizer::decode(const std::vector<std::int64_t>& ids,
                                   bool skip_special_tokens) const {
   std::string bytes, mapped;
   auto flush = [&] {
-    bytes += unicode_to_bytes(mapped);
+    bytes += omni::byte_level_to_bytes(mapped);
     mapped.clear();
   };
   for (std::int64_t id : ids) {

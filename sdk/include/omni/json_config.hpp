@@ -1,7 +1,9 @@
 #pragma once
 // A model's config.json, read with errors that name the file, the key and what was expected
 // ("transformer/config.json: key 'num_layers': expected an integer, got \"two\"").
+#include <cmath>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -36,6 +38,12 @@ class OMNI_API JsonConfig {
     return has(key) ? convert<T>(key, json_.at(std::string(key))) : fallback;
   }
 
+  template <class T>
+  std::optional<T> get_optional(std::string_view key) const {
+    if (!has(key)) return std::nullopt;
+    return convert<T>(key, json_.at(std::string(key)));
+  }
+
   [[noreturn]] void fail(std::string_view key, const std::string& message) const {
     throw Error(fmt::format("{}: key '{}': {}", file_.string(), key, message));
   }
@@ -57,7 +65,12 @@ class OMNI_API JsonConfig {
   T convert(std::string_view key, const nlohmann::json& value) const {
     bool fits = false;
     if constexpr (std::is_same_v<T, bool>) fits = value.is_boolean();
-    else if constexpr (std::is_integral_v<T>) fits = value.is_number_integer();
+    // Python writes 1000.0 where it meant 1000 now and then; a whole float is an integer.
+    else if constexpr (std::is_integral_v<T>) {
+      fits = value.is_number_integer() ||
+             (value.is_number_float() && value.get<double>() == std::floor(value.get<double>()));
+      if (fits && value.is_number_float()) return static_cast<T>(value.get<double>());
+    }
     else if constexpr (std::is_floating_point_v<T>) fits = value.is_number();
     else if constexpr (std::is_same_v<T, std::string>) fits = value.is_string();
     else fits = value.is_array();

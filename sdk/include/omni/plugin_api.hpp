@@ -13,8 +13,8 @@
 
 // Bumped on any incompatible change of the SDK's interfaces (the host rejects another major);
 // the minor grows with additions (the host accepts plugins built with an older or equal minor).
-#define OMNI_ABI_MAJOR 1
-#define OMNI_ABI_MINOR 1  // 1: Registrar::add_tokenizer
+#define OMNI_ABI_MAJOR 2  // 2: StageContext::predict_request
+#define OMNI_ABI_MINOR 0
 
 #define OMNI_PLUGIN_ENTRY_SYMBOL "omni_plugin_descriptor"
 

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "omni/component.hpp"
 #include "omni/export.hpp"
@@ -13,6 +14,22 @@ enum class Stage { cache, fit, predict };
 
 OMNI_API std::string_view stage_name(Stage stage);
 
+// One edit asked for on the command line (`omnihost predict`), in terms every image-editing
+// trainer understands; each trainer maps it onto its own settings. Unset fields keep the
+// config's values.
+struct PredictRequest {
+  std::vector<std::filesystem::path> images;  // the image to edit, then any references
+  std::string prompt;
+  std::optional<std::string> negative_prompt;
+  std::optional<int> width, height;  // default: the trainer's choice from the first image
+  std::optional<int> steps;
+  std::optional<double> guidance_scale, true_cfg_scale;
+  std::optional<long> seed;
+  std::optional<std::filesystem::path> lora;
+  std::optional<double> lora_scale;
+  std::filesystem::path output;  // the PNG to write (atomically), an absolute path
+};
+
 // What the host hands to every stage.
 struct StageContext {
   const ComponentProvider* components = nullptr;
@@ -20,6 +37,8 @@ struct StageContext {
   std::optional<std::string> resume;
   // Set by the host's SIGINT/SIGTERM handler; long loops poll it, checkpoint and return.
   const std::atomic<bool>* stop_requested = nullptr;
+  // For the predict stage: when set, edit exactly this instead of the config's predict list.
+  const PredictRequest* predict_request = nullptr;
 };
 
 // A training recipe: owns the config sections it reads and runs the stages of a job.

@@ -3,7 +3,8 @@
 //   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|
 //   \s*[\r\n]+|\s+(?!\S)|\s+
 // (digits one at a time, unlike GPT-2's), matched by hand with the same alternation order and
-// backtracking results, followed by GPT-2's byte-to-unicode mapping (ByteLevel).
+// backtracking results, followed by GPT-2's byte-to-unicode mapping (ByteLevel,
+// omni/byte_level_bpe.hpp).
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,10 +14,5 @@ namespace qwen_vl {
 // The pieces of `text` (UTF-8) as the pattern matches them, in order; they concatenate back
 // to `text` (malformed UTF-8 is first replaced by U+FFFD).
 std::vector<std::string> qwen2_pretokenize(std::string_view text);
-
-// Each byte as the printable character GPT-2's bytes_to_unicode assigns it, UTF-8 encoded.
-std::string bytes_to_unicode(std::string_view bytes);
-// The inverse; characters outside the mapping are kept as their UTF-8 bytes.
-std::string unicode_to_bytes(std::string_view mapped);
 
 }  // namespace qwen_vl

@@ -1,0 +1,399 @@
+// The fit stage: LoRA training of the Flux transformer on the cached samples with the
+// flow-matching objective, checkpoints that resume exactly, and the final LoRA file.
+#include <chrono>
+#include <cmath>
+#include <map>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/serialize/input-archive.h>
+
+#include "flux_kontext/trainer/flux_kontext_trainer.hpp"
+#include "flux_kontext/trainer/kontext_components.hpp"
+#include "flux_kontext/lora/lora_adapter.hpp"
+#include "flux_kontext/lora/lora_files.hpp"
+#include "flux_kontext/trainer/lr_schedule.hpp"
+#include "flux_kontext/trainer/optimizer_factory.hpp"
+#include "flux_kontext/trainer/sample_randomness.hpp"
+#include "flux_kontext/trainer/timestep_sampling.hpp"
+#include "flux_kontext/trainer/training_checkpoint.hpp"
+#include "trainer/kontext_cache_plan.hpp"
+#include "trainer/kontext_training_log.hpp"
+#include "trainer/kontext_validation.hpp"
+#include "trainer/run_report.hpp"
+#include "omni/cuda_runtime.hpp"
+#include "omni/error.hpp"
+#include "omni/malloc_tuning.hpp"
+
+namespace flux_kontext {
+namespace {
+
+// A batch tensor made on the host, on its way to the fit device: from pinned memory with a
+// non-blocking copy on CUDA, so that the copy overlaps the previous step's queued work and the
+// host never waits for it.
+at::Tensor to_fit_device(const at::Tensor& host, const c10::Device& device) {
+  return omni::cuda::to_device(omni::cuda::pinned_for(host, device), device);
+}
+
+std::string bucket_key(const SampleSizes& sizes) {
+  std::string key = fmt::format("{}x{}", sizes.target.height, sizes.target.width);
+  for (const auto& control : sizes.controls) key += fmt::format("|{}x{}", control.height, control.width);
+  return key;
+}
+
+// The batches of one epoch: samples in the epoch's order, grouped by bucket (one shape per
+// batch); a bucket's last, smaller batch comes at the end of the epoch.
+std::vector<std::vector<std::int64_t>> epoch_batches(const CachePlan& plan, std::uint64_t seed,
+                                                     std::int64_t epoch, const DataConfig& data) {
+  const auto order = epoch_order(seed, static_cast<std::uint64_t>(epoch),
+                                 static_cast<std::int64_t>(plan.samples.size()), data.shuffle);
+  std::map<std::string, std::vector<std::int64_t>> pending;
+  std::vector<std::string> first_seen;
+  std::vector<std::vector<std::int64_t>> batches;
+  for (std::int64_t index : order) {
+    const std::string key = bucket_key(plan.samples[static_cast<std::size_t>(index)].sizes);
+    auto& bucket = pending[key];
+    if (bucket.empty() && std::find(first_seen.begin(), first_seen.end(), key) == first_seen.end()) {
+      first_seen.push_back(key);
+    }
+    bucket.push_back(index);
+    if (static_cast<int>(bucket.size()) == data.batch_size) {
+      batches.push_back(std::move(bucket));
+      bucket.clear();
+    }
+  }
+  for (const std::string& key : first_seen) {
+    if (!pending[key].empty()) batches.push_back(std::move(pending[key]));
+  }
+  return batches;
+}
+
+c10::ScalarType base_dtype(const std::string& mixed_precision) {
+  if (mixed_precision == "bf16") return at::kBFloat16;
+  if (mixed_precision == "fp16") return at::kHalf;
+  return at::kFloat;
+}
+
+}  // namespace
+
+// One micro-batch's loss: x_t = (1 - sigma) x0 + sigma * noise, the model predicts the
+// velocity noise - x0 for the target tokens while seeing the clean control tokens after them.
+at::Tensor FluxKontextTrainer::batch_loss(FluxTransformer2DModelImpl& model,
+                                          const std::vector<const CachedSample*>& samples,
+                                          const std::vector<std::int64_t>& indices,
+                                          std::int64_t epoch, const CachedSample& empty_prompt,
+                                          std::optional<double> mu) const {
+  const TrainConfig& train = config_.train;
+  const auto seed = static_cast<std::uint64_t>(train.seed);
+  const c10::Device device = model.device();
+  TimestepSampling sampling;
+  sampling.kind = train.timestep_sampling;
+  sampling.logit_mean = train.logit_mean;
+  sampling.logit_std = train.logit_std;
+  sampling.sigmoid_scale = train.sigmoid_scale;
+  sampling.mu = mu;
+
+  std::vector<at::Tensor> x0, noise, sigmas, prompt_embeds, pooled, weights;
+  const std::size_t control_count = samples.front()->control_latents.size();
+  std::vector<std::vector<at::Tensor>> controls(control_count);
+  for (std::size_t b = 0; b < samples.size(); ++b) {
+    const CachedSample& sample = *samples[b];
+    const auto index = static_cast<std::uint64_t>(indices[b]);
+    const auto e = static_cast<std::uint64_t>(epoch);
+    if (sample.control_latents.size() != control_count) {
+      throw omni::Error("a batch mixes samples with different numbers of control images");
+    }
+    x0.push_back(sample.target_latents);
+    noise.push_back(at::randn(sample.target_latents.sizes(),
+                              draw_generator(seed, e, index, DrawPurpose::noise), at::kFloat));
+    sigmas.push_back(at::full({1}, sample_sigma(sampling, draw_generator(seed, e, index,
+                                                                         DrawPurpose::timestep)),
+                              at::kFloat));
+    const bool drop = config_.data.caption_dropout_rate > 0 &&
+                      draw_uniform(seed, e, index, DrawPurpose::caption_dropout) <
+                          config_.data.caption_dropout_rate;
+    const auto& drop_keys = config_.cache.prompt_empty_drop_keys;
+    auto dropped = [&](const char* key) {
+      return drop && std::find(drop_keys.begin(), drop_keys.end(), key) != drop_keys.end();
+    };
+    prompt_embeds.push_back(dropped("prompt_embeds") ? empty_prompt.prompt_embeds : sample.prompt_embeds);
+    pooled.push_back(dropped("pooled_prompt_embeds") ? empty_prompt.pooled_prompt_embeds
+                                                     : sample.pooled_prompt_embeds);
+    for (std::size_t c = 0; c < control_count; ++c) controls[c].push_back(sample.control_latents[c]);
+    const bool masked = config_.loss.kind != "mse" && sample.mask.defined();
+    weights.push_back(masked ? config_.loss.background_weight +
+                                   (config_.loss.foreground_weight - config_.loss.background_weight) *
+                                       sample.mask
+                             : at::ones({sample.target_latents.size(0)}, at::kFloat));
+  }
+  at::Tensor clean = to_fit_device(at::stack(x0), device);
+  at::Tensor eps = to_fit_device(at::stack(noise), device);
+  at::Tensor sigma = to_fit_device(at::cat(sigmas), device);
+  at::Tensor s = sigma.view({-1, 1, 1});
+  at::Tensor noisy = (1 - s) * clean + s * eps;
+  std::vector<at::Tensor> tokens{noisy};
+  std::vector<PackedGrid> grids;
+  for (std::size_t c = 0; c < control_count; ++c) {
+    tokens.push_back(to_fit_device(at::stack(controls[c]), device));
+    grids.push_back(samples.front()->control_grids[c]);
+  }
+  FluxTransformerInputs inputs;
+  inputs.hidden_states = at::cat(tokens, 1);
+  inputs.encoder_hidden_states = to_fit_device(at::stack(prompt_embeds), device);
+  inputs.pooled_projections = to_fit_device(at::stack(pooled), device);
+  inputs.timestep = sigma;
+  if (model.config().guidance_embeds) {
+    inputs.guidance = at::full({static_cast<std::int64_t>(samples.size())}, train.guidance,
+                               sigma.options());
+  }
+  inputs.img_ids = to_fit_device(image_ids(samples.front()->target_grid, grids), device);
+  inputs.txt_ids = at::zeros({inputs.encoder_hidden_states.size(1), 3}, sigma.options());
+  at::Tensor output = model.forward(inputs);
+  at::Tensor prediction = output.narrow(1, 0, clean.size(1)).to(at::kFloat);
+  at::Tensor per_token = (prediction - (eps - clean)).pow(2).mean(-1);
+  return (per_token * to_fit_device(at::stack(weights), device)).mean();
+}
+
+namespace {
+
+// Where a fit writes and where it starts: a new run folder, or the run of the checkpoint that
+// `--resume DIR|latest` names, with that checkpoint's contents.
+struct FitRun {
+  std::filesystem::path run_dir;
+  std::optional<CheckpointContents> resumed;
+};
+
+FitRun open_fit_run(const std::optional<std::string>& resume, const std::string& output_dir) {
+  FitRun run;
+  if (resume) {
+    std::filesystem::path folder = *resume;
+    if (*resume == "latest") {
+      auto latest = latest_checkpoint(output_dir);
+      if (!latest) {
+        throw omni::Error(
+            fmt::format("--resume latest: no complete checkpoint under '{}'", output_dir));
+      }
+      folder = *latest;
+    }
+    run.resumed = load_checkpoint(folder);
+    run.run_dir = std::filesystem::absolute(folder).parent_path().parent_path();
+    fmt::print("fit: resuming {} at step {}\n", folder.string(), run.resumed->position.step);
+  } else {
+    run.run_dir = create_run_folder(output_dir);
+  }
+  fmt::print("fit: run folder {}\n", run.run_dir.string());
+  return run;
+}
+
+// Every planned sample from the cache, in memory: small next to the transformer.
+std::vector<CachedSample> load_planned_samples(const CachePlan& plan) {
+  std::vector<CachedSample> samples;
+  for (const PlannedSample& planned : plan.samples) {
+    auto sample = load_cached_sample(planned.file, planned.key);
+    if (!sample) {
+      throw omni::Error(fmt::format("cache entry of sample '{}' is missing or stale ('{}'); run "
+                                    "the cache stage",
+                                    planned.source.id, planned.file.string()));
+    }
+    samples.push_back(std::move(*sample));
+  }
+  return samples;
+}
+
+// The model being trained: the frozen transformer with its LoRA adapters (new, seeded by
+// train.seed, or loaded from model.lora.pretrained_weight), and the adapters' tensors.
+struct LoraModel {
+  FluxTransformer2DModel model{nullptr};
+  LoraSpec spec;
+  omni::NamedTensors trainable;
+  std::vector<at::Tensor> params;
+};
+
+LoraModel load_lora_model(const TrainerConfig& config, const KontextModelPaths& paths,
+                          const c10::Device& device) {
+  const TrainConfig& train = config.train;
+  FluxTransformerLoadOptions load_options;
+  load_options.dtype = base_dtype(train.mixed_precision);
+  load_options.device = device;
+  LoraModel lora;
+  lora.model = load_flux_transformer(paths.transformer, load_options);
+  lora.model->set_gradient_checkpointing(train.gradient_checkpointing);
+  apply_base_loras(*lora.model, config.model.base_loras);
+  lora.spec = LoraSpec::from_config(config.model.lora);
+  at::manual_seed(static_cast<std::uint64_t>(train.seed));  // the adapters' initial weights
+  if (config.model.lora.pretrained_weight) {
+    load_lora_file(*config.model.lora.pretrained_weight, *lora.model);
+  } else {
+    attach_lora(*lora.model, lora.spec);
+  }
+  freeze_all_but_lora(*lora.model);
+  lora.model->train();
+  lora.trainable = lora_parameters(*lora.model);
+  for (auto& item : lora.trainable) lora.params.push_back(item.second);
+  return lora;
+}
+
+// A resumed checkpoint's LoRA weights and optimizer state, checked against this config's
+// LoRA; returns the position to continue from.
+TrainingPosition restore_checkpoint(const CheckpointContents& resumed,
+                                    omni::NamedTensors& trainable,
+                                    torch::optim::Optimizer& optimizer, const c10::Device& device) {
+  if (resumed.trainable.size() != trainable.size()) {
+    throw omni::Error(fmt::format("--resume: the checkpoint holds {} LoRA tensors but this "
+                                  "config's LoRA has {} (different lora settings?)",
+                                  resumed.trainable.size(), trainable.size()));
+  }
+  std::map<std::string, at::Tensor> stored(resumed.trainable.begin(), resumed.trainable.end());
+  torch::NoGradGuard no_grad;
+  for (auto& [name, tensor] : trainable) {
+    auto found = stored.find(name);
+    if (found == stored.end() || !found->second.sizes().equals(tensor.sizes())) {
+      throw omni::Error(fmt::format("--resume: LoRA tensor '{}' is missing from the checkpoint "
+                                    "or has another shape", name));
+    }
+    tensor.copy_(found->second);
+  }
+  torch::serialize::InputArchive archive;
+  archive.load_from(resumed.optimizer_file.string(), device);
+  optimizer.load(archive);
+  return resumed.position;
+}
+
+// The timestep shift's mu from the first sample's size, when train.shift_timesteps asks.
+std::optional<double> timestep_shift_mu(const TrainConfig& train, const KontextModelPaths& paths,
+                                        const std::vector<CachedSample>& samples) {
+  if (!train.shift_timesteps) return std::nullopt;
+  FlowMatchEulerDiscreteScheduler scheduler(FlowMatchSchedulerConfig::load(paths.scheduler));
+  const auto& first = samples.front().target_grid;
+  return scheduler.mu_for(first.rows * first.cols);
+}
+
+LrSchedule lr_schedule_of(const TrainerConfig& config) {
+  LrSchedule schedule;
+  schedule.type = config.lr_scheduler.scheduler_type;
+  schedule.warmup_steps = config.lr_scheduler.warmup_steps;
+  schedule.total_steps = config.train.max_train_steps;
+  schedule.num_cycles = config.lr_scheduler.num_cycles;
+  schedule.power = config.lr_scheduler.power;
+  return schedule;
+}
+
+}  // namespace
+
+void FluxKontextTrainer::fit(const omni::StageContext& context) {
+  components_ = context.components;
+  const TrainConfig& train = config_.train;
+  KontextModelPaths paths = resolve_model_paths(config_.model);
+  // Without a cache (cache.use_cache: false) the data set is encoded into a private folder
+  // that is read into memory below and removed; the text encoders and the prompt enhancer
+  // then run here and are unloaded before training.
+  std::optional<EncodingSetup> encoding(std::in_place, config_, "encodings");
+  CachePlan plan = prepare_cache(context, encoding->config);
+  const FitRun run = open_fit_run(context.resume, config_.logging.output_dir);
+  const std::filesystem::path& run_dir = run.run_dir;
+  const std::vector<CachedSample> samples = load_planned_samples(plan);
+  CachedSample empty_prompt = *load_cached_sample(plan.empty_prompt_file, plan.empty_prompt_key);
+  encoding.reset();
+  omni::release_free_memory();  // what the encoders left behind, before the transformer loads
+
+  const c10::Device device = component_device(train.fit_device.dit);
+  LoraModel lora = load_lora_model(config_, paths, device);
+  FluxTransformer2DModel& model = lora.model;
+  const LoraSpec& spec = lora.spec;
+  omni::NamedTensors& trainable = lora.trainable;
+  std::vector<at::Tensor>& params = lora.params;
+  auto optimizer = make_optimizer(config_.optimizer, params);
+  TrainingPosition position;
+  if (run.resumed) position = restore_checkpoint(*run.resumed, trainable, *optimizer, device);
+  const bool resumed = run.resumed.has_value();
+
+  const std::optional<double> mu = timestep_shift_mu(train, paths, samples);
+  const LrSchedule schedule = lr_schedule_of(config_);
+  TrainingLog log(run_dir, config_.logging.report_to != "none", train.max_train_steps, position);
+  // Validation (kontext_validation.hpp) samples with the model being trained.
+  std::unique_ptr<KontextValidation> validation;
+  if (config_.validation.enabled) {
+    validation = std::make_unique<KontextValidation>(*this, context, run_dir, mu);
+  }
+  std::int64_t last_validated = -1;
+  auto validate = [&]() {
+    validation->run(*model, position.step, log);
+    last_validated = position.step;
+  };
+  auto write_lora = [&](const std::filesystem::path& file) { save_lora_diffusers(file, *model, spec); };
+  auto checkpoint = [&]() {
+    save_checkpoint(run_dir, position, trainable, *optimizer, config_.config_yaml, write_lora,
+                    train.keep_last_n);
+  };
+
+  const auto seed = static_cast<std::uint64_t>(train.seed);
+  std::int64_t last_saved = resumed ? position.step : -1;
+  bool stopped = false;
+  while (position.step < train.max_train_steps && !stopped) {
+    auto batches = epoch_batches(plan, seed, position.epoch, config_.data);
+    std::int64_t micro = 0;
+    double accumulated = 0;
+    for (std::int64_t b = position.cursor; b < static_cast<std::int64_t>(batches.size()); ++b) {
+      const auto& batch = batches[static_cast<std::size_t>(b)];
+      std::vector<const CachedSample*> members;
+      for (std::int64_t index : batch) members.push_back(&samples[static_cast<std::size_t>(index)]);
+      at::Tensor loss = batch_loss(*model, members, batch, position.epoch, empty_prompt, mu);
+      (loss / static_cast<double>(train.gradient_accumulation_steps)).backward();
+      accumulated += loss.item<double>();
+      if (++micro < train.gradient_accumulation_steps && b + 1 < static_cast<std::int64_t>(batches.size())) {
+        continue;
+      }
+      const double lr = config_.optimizer.lr * lr_factor(schedule, position.step, config_.optimizer.lr);
+      set_learning_rate(*optimizer, lr);
+      const double grad_norm = torch::nn::utils::clip_grad_norm_(params, train.max_grad_norm);
+      optimizer->step();
+      optimizer->zero_grad();
+      position.step += 1;
+      position.cursor = b + 1;
+      log.step(position, accumulated / static_cast<double>(micro), lr, grad_norm);
+      position.smoothed_loss = log.smoothed_loss();
+      micro = 0;
+      accumulated = 0;
+      if (validation && validation->due(position.step)) validate();
+      if (position.step % train.checkpointing_steps == 0) {
+        checkpoint();
+        last_saved = position.step;
+      }
+      if (position.step >= train.max_train_steps) break;
+      if (context.stop_requested && context.stop_requested->load()) {
+        stopped = true;
+        break;
+      }
+    }
+    if (!stopped && position.step < train.max_train_steps) {
+      position.epoch += 1;
+      position.cursor = 0;
+    }
+    optimizer->zero_grad();  // gradients of an unfinished accumulation are not carried over
+  }
+  if (last_saved != position.step) checkpoint();
+  if (stopped) {
+    fmt::print("fit: stopped at step {}; continue with --resume {}\n", position.step,
+               checkpoint_folder(run_dir, position.step).string());
+    return;
+  }
+  if (validation && last_validated != position.step) validate();
+  const std::filesystem::path lora_file = run_dir / "pytorch_lora_weights.safetensors";
+  write_lora(lora_file);
+  fmt::print("fit: done, {} steps; LoRA written to {}\n", position.step, lora_file.string());
+
+  RunReport report;
+  report.run_dir = run_dir;
+  report.lora_file = lora_file;
+  report.quickstart_targets = config_.make_missing.dataset.has_value();
+  if (validation && config_.validation.compare_base) {
+    KontextValidation::Comparison comparison = validation->compare_with_base(*model);
+    report.held_out_base_loss = comparison.base_loss;
+    report.held_out_lora_loss = comparison.lora_loss;
+    report.held_out_grids = std::move(comparison.grids);
+  }
+  write_run_report(report);
+}
+
+}  // namespace flux_kontext

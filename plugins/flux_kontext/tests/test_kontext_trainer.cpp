@@ -1,0 +1,535 @@
+// The FluxKontext trainer end to end on a tiny pipeline, through the host: cache -> fit ->
+// predict, exact resume from a checkpoint, and the errors a user meets first.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include <turbojpeg.h>
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <nlohmann/json.hpp>
+
+#include "flux_kontext/trainer/flux_kontext_trainer.hpp"
+#include "flux_kontext/model/flux_transformer.hpp"
+#include "flux_kontext/trainer/sample_cache.hpp"
+#include "flux_kontext/quickstart/tiny_pipeline.hpp"
+#include "omni/image_io.hpp"
+#include "omni/safetensors.hpp"
+#include "omni/tensorboard_reader.hpp"
+#include "bfl_test_files.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using omni::test::quote;
+using omni::test::run_host;
+
+// A seeded random RGB image of `size` x `size`.
+void write_random_png(const fs::path& file, int size, int seed) {
+  omni::Image image;
+  image.width = size;
+  image.height = size;
+  image.channels = 3;
+  at::Tensor pixels = at::randint(0, 256, {size * size * 3},
+                                  at::make_generator<at::CPUGeneratorImpl>(seed), at::kByte);
+  image.pixels.assign(pixels.data_ptr<std::uint8_t>(), pixels.data_ptr<std::uint8_t>() + pixels.numel());
+  fs::create_directories(file.parent_path());
+  omni::write_png(file, image);
+}
+
+// A tiny pipeline, a two-sample dataset and a config training 6 steps with checkpoints at
+// 3 and 6; `extra` is appended to the config.
+struct TrainingSetup {
+  omni::test::TempDir dir;
+  fs::path config;
+
+  explicit TrainingSetup(const std::string& extra = "", int samples = 2) {
+    flux_kontext::write_tiny_kontext_pipeline(dir.path() / "model", 3);
+    for (int i = 0; i < samples; ++i) {
+      const std::string stem = "sample" + std::to_string(i);
+      write_random_png(dir.path() / "data" / "training_images" / (stem + ".png"), 32, 10 + i);
+      write_random_png(dir.path() / "data" / "control_images" / (stem + ".png"), 32, 20 + i);
+      dir.write("data/training_images/" + stem + ".txt", "make it brighter " + stem);
+    }
+    write_random_png(dir.path() / "input.png", 40, 99);
+    const std::string root = dir.path().string();
+    config = dir.write("config.yaml", R"(trainer: FluxKontext
+threads: 2
+model:
+  pretrained_model_name_or_path: )" + root + R"(/model
+  lora: {r: 4, lora_alpha: 4, init_lora_weights: gaussian}
+data:
+  init_args:
+    dataset_path: )" + root + R"(/data
+    caption_dropout_rate: 0.3
+    processor:
+      init_args: {process_type: center_crop, target_size: [32, 32]}
+  batch_size: 1
+cache:
+  cache_dir: )" + root + R"(/cache
+logging:
+  output_dir: )" + root + R"(/output
+optimizer:
+  init_args: {lr: 0.001}
+train:
+  max_train_steps: 6
+  checkpointing_steps: 3
+  gradient_accumulation_steps: 2
+  mixed_precision: "no"
+  gradient_checkpointing: false
+  seed: 7
+predict:
+  num_inference_steps: 2
+  samples:
+    - {prompt: "make it brighter", images: [)" + root + R"(/input.png], height: 32, width: 32,
+       output: out.png}
+)" + extra);
+  }
+
+  fs::path output() const { return dir.path() / "output"; }
+  // The single run folder under output/.
+  fs::path run_folder() const {
+    std::vector<fs::path> runs;
+    for (const auto& entry : fs::directory_iterator(output())) {
+      if (entry.path().filename().string().rfind("run-", 0) == 0) runs.push_back(entry.path());
+    }
+    REQUIRE(runs.size() == 1);
+    return runs.front();
+  }
+};
+
+omni::NamedTensors read_all(const fs::path& file) {
+  auto source = omni::SafetensorsFile::open(file);
+  omni::NamedTensors tensors;
+  for (const std::string& name : source->names()) tensors.emplace_back(name, source->tensor(name).clone());
+  return tensors;
+}
+
+bool identical(const omni::NamedTensors& a, const omni::NamedTensors& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].first != b[i].first || !at::equal(a[i].second, b[i].second)) return false;
+  }
+  return true;
+}
+
+std::vector<double> losses(const fs::path& metrics) {
+  std::vector<double> values;
+  std::ifstream in(metrics);
+  for (std::string line; std::getline(in, line);) {
+    values.push_back(nlohmann::json::parse(line).at("loss").get<double>());
+  }
+  return values;
+}
+
+}  // namespace
+
+TEST_SUITE("kontext_trainer") {
+  TEST_CASE("cache, fit and predict run end to end and a resumed run matches an uninterrupted one") {
+    TrainingSetup setup;
+    auto result = run_host("run " + quote(setup.config.string()));
+    CAPTURE(result.output);
+    REQUIRE(result.exit_code == 0);
+    const fs::path run = setup.run_folder();
+    CHECK(fs::exists(run / "checkpoints" / "checkpoint-3" / "COMPLETE"));
+    CHECK(fs::exists(run / "checkpoints" / "checkpoint-6" / "COMPLETE"));
+    CHECK(fs::exists(run / "metrics.jsonl"));
+    CHECK(losses(run / "metrics.jsonl").size() == 6);
+    CHECK_FALSE(fs::is_empty(run / "tensorboard"));
+    const fs::path lora = run / "pytorch_lora_weights.safetensors";
+    REQUIRE(fs::exists(lora));
+    auto lora_file = omni::SafetensorsFile::open(lora);
+    CHECK(lora_file->contains("transformer.transformer_blocks.0.attn.to_q.lora_A.weight"));
+    CHECK(lora_file->metadata().count("lora_adapter_metadata") == 1);
+    omni::Image prediction = omni::read_image(setup.output() / "predictions" / "out.png");
+    CHECK(prediction.width == 32);
+    CHECK(prediction.height == 32);
+
+    // Resume from step 3: the same LoRA, the same losses for steps 4-6.
+    const omni::NamedTensors uninterrupted = read_all(lora);
+    const std::vector<double> first_losses = losses(run / "metrics.jsonl");
+    fs::remove(run / "metrics.jsonl");
+    result = run_host("run " + quote(setup.config.string()) + " --mode fit --resume " +
+                      quote((run / "checkpoints" / "checkpoint-3").string()));
+    CAPTURE(result.output);
+    REQUIRE(result.exit_code == 0);
+    CHECK(identical(read_all(lora), uninterrupted));
+    const std::vector<double> resumed_losses = losses(run / "metrics.jsonl");
+    REQUIRE(resumed_losses.size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) CHECK(resumed_losses[i] == first_losses[i + 3]);
+
+    // The cache is reused as long as nothing changed; a changed prompt recomputes one entry.
+    result = run_host("run " + quote(setup.config.string()) + " --mode cache");
+    CHECK(result.output.find("all 2 samples are cached") != std::string::npos);
+    setup.dir.write("data/training_images/sample1.txt", "another prompt");
+    result = run_host("run " + quote(setup.config.string()) + " --mode cache");
+    CAPTURE(result.output);
+    CHECK(result.output.find("1 of 2 samples to compute") != std::string::npos);
+  }
+
+  TEST_CASE("the same seed and config give bit-identical LoRA weights; loss goes down") {
+    TrainingSetup first("", 1);
+    TrainingSetup second("", 1);
+    for (TrainingSetup* setup : {&first, &second}) {
+      auto result = run_host("run " + quote(setup->config.string()) +
+                             " --mode fit --set train.max_train_steps=40 --set "
+                             "train.checkpointing_steps=100 --set optimizer.init_args.lr=0.01 "
+                             "--set data.init_args.caption_dropout_rate=0");
+      CAPTURE(result.output);
+      REQUIRE(result.exit_code == 0);
+    }
+    const auto lora = [](const TrainingSetup& setup) {
+      return read_all(setup.run_folder() / "pytorch_lora_weights.safetensors");
+    };
+    CHECK(identical(lora(first), lora(second)));
+    std::vector<double> values = losses(first.run_folder() / "metrics.jsonl");
+    REQUIRE(values.size() == 40);
+    double early = 0, late = 0;
+    for (int i = 0; i < 10; ++i) {
+      early += values[static_cast<std::size_t>(i)];
+      late += values[values.size() - 1 - static_cast<std::size_t>(i)];
+    }
+    CAPTURE(early);
+    CAPTURE(late);
+    CHECK(late < early);
+  }
+
+  TEST_CASE("fit and predict take the transformer from BFL's single file (model.transformer_path)") {
+    // BFL files carry no config, so their sizes must be FLUX.1's kind (head size 128): the
+    // tiny pipeline gets such a transformer, then one copy trains from its folder and the
+    // other from the same weights as one BFL file, with the transformer folder gone.
+    TrainingSetup folder("", 1), single("", 1);
+    for (TrainingSetup* setup : {&folder, &single}) {
+      const fs::path transformer = setup->dir.path() / "model" / "transformer";
+      nlohmann::json config;
+      std::ifstream(transformer / "config.json") >> config;
+      config["attention_head_dim"] = 128;
+      config["num_attention_heads"] = 1;
+      config["axes_dims_rope"] = {16, 56, 56};
+      setup->dir.write("model/transformer/config.json", config.dump(2));
+      at::manual_seed(3);
+      flux_kontext::FluxTransformer2DModel model(
+          flux_kontext::FluxTransformerConfig::from_json(config, "test"));
+      omni::NamedTensors weights;
+      for (const auto& item : model->named_parameters()) weights.emplace_back(item.key(), item.value().detach());
+      omni::save_safetensors(transformer / "diffusion_pytorch_model.safetensors", weights);
+    }
+    const fs::path transformer = single.dir.path() / "model" / "transformer";
+    const fs::path bfl_file = single.dir.path() / "flux1-kontext-test.safetensors";
+    omni::save_safetensors(bfl_file, flux_test::diffusers_to_bfl(
+                                         *omni::TensorSource::open(transformer),
+                                         flux_kontext::FluxTransformerConfig::from_folder(transformer), ""));
+    fs::remove_all(transformer);
+    const std::string steps = " --set train.max_train_steps=2 --set train.checkpointing_steps=10";
+    auto result = run_host("run " + quote(folder.config.string()) + steps);
+    CAPTURE(result.output);
+    REQUIRE(result.exit_code == 0);
+    result = run_host("run " + quote(single.config.string()) + steps +
+                      " --set model.transformer_path=" + quote(bfl_file.string()));
+    CAPTURE(result.output);
+    REQUIRE(result.exit_code == 0);
+    const auto lora = [](const TrainingSetup& setup) {
+      return read_all(setup.run_folder() / "pytorch_lora_weights.safetensors");
+    };
+    CHECK(identical(lora(folder), lora(single)));
+    CHECK(fs::exists(single.output() / "predictions" / "out.png"));
+    CHECK(omni::read_image(single.output() / "predictions" / "out.png").pixels ==
+          omni::read_image(folder.output() / "predictions" / "out.png").pixels);
+  }
+
+  TEST_CASE("bad inputs stop the run with a clear message") {
+    TrainingSetup setup;
+    SUBCASE("an image smaller than one latent patch") {
+      write_random_png(setup.dir.path() / "data" / "control_images" / "sample0.png", 8, 1);
+      auto result = run_host("run " + quote(setup.config.string()) + " --mode cache");
+      CHECK(result.exit_code != 0);
+      CHECK(result.output.find("smaller than one latent patch") != std::string::npos);
+      CHECK(result.output.find("sample0") != std::string::npos);
+    }
+    SUBCASE("a missing prompt file") {
+      fs::remove(setup.dir.path() / "data" / "training_images" / "sample1.txt");
+      auto result = run_host("run " + quote(setup.config.string()) + " --mode cache");
+      CHECK(result.exit_code != 0);
+      CHECK(result.output.find("sample1.txt") != std::string::npos);
+    }
+    SUBCASE("a truncated image") {
+      const fs::path file = setup.dir.path() / "data" / "training_images" / "sample0.png";
+      fs::resize_file(file, fs::file_size(file) / 2);
+      auto result = run_host("run " + quote(setup.config.string()) + " --mode cache");
+      CHECK(result.exit_code != 0);
+      CHECK(result.output.find("sample0.png") != std::string::npos);
+    }
+    SUBCASE("an incomplete checkpoint") {
+      fs::create_directories(setup.dir.path() / "broken-checkpoint");
+      setup.dir.write("broken-checkpoint/trainer_state.json", "{}");
+      auto result = run_host("run " + quote(setup.config.string()) + " --mode fit --resume " +
+                             quote((setup.dir.path() / "broken-checkpoint").string()));
+      CHECK(result.exit_code != 0);
+      CHECK(result.output.find("not a complete checkpoint") != std::string::npos);
+    }
+    SUBCASE("resume latest without any checkpoint") {
+      auto result = run_host("run " + quote(setup.config.string()) + " --mode fit --resume latest");
+      CHECK(result.exit_code != 0);
+      CHECK(result.output.find("no complete checkpoint") != std::string::npos);
+    }
+  }
+}
+
+// Validation during fit, the direct predict command, and the per-sample randomness that
+// makes a batch's loss independent of how samples are grouped.
+namespace {
+
+// The numbers under `key` in metrics.jsonl, skipping lines without it.
+std::vector<double> metric(const fs::path& metrics, const std::string& key) {
+  std::vector<double> values;
+  std::ifstream in(metrics);
+  for (std::string line; std::getline(in, line);) {
+    const auto object = nlohmann::json::parse(line);
+    if (object.contains(key)) values.push_back(object.at(key).get<double>());
+  }
+  return values;
+}
+
+std::vector<std::string> file_names(const fs::path& folder) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(folder)) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// A JPEG of seeded random pixels, written with libturbojpeg.
+void write_random_jpeg(const fs::path& file, int width, int height, int seed) {
+  at::Tensor pixels = at::randint(0, 256, {height * width * 3},
+                                  at::make_generator<at::CPUGeneratorImpl>(seed), at::kByte);
+  tjhandle handle = tjInitCompress();
+  REQUIRE(handle != nullptr);
+  unsigned char* data = nullptr;
+  unsigned long size = 0;
+  const int result = tjCompress2(handle, pixels.data_ptr<std::uint8_t>(), width, 0, height,
+                                 TJPF_RGB, &data, &size, TJSAMP_444, 90, 0);
+  REQUIRE_MESSAGE(result == 0, tjGetErrorStr2(handle));
+  std::ofstream(file, std::ios::binary).write(reinterpret_cast<const char*>(data),
+                                              static_cast<std::streamsize>(size));
+  tjFree(data);
+  tjDestroy(handle);
+}
+
+flux_kontext::CachedSample random_cached_sample(const flux_kontext::FluxTransformerConfig& config,
+                                                std::uint64_t seed) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  flux_kontext::CachedSample sample;
+  sample.target_grid = {2, 2};
+  sample.target_latents = at::randn({4, config.in_channels}, generator, at::kFloat);
+  sample.control_grids = {{2, 2}};
+  sample.control_latents = {at::randn({4, config.in_channels}, generator, at::kFloat)};
+  sample.prompt_embeds = at::randn({5, config.joint_attention_dim}, generator, at::kFloat);
+  sample.pooled_prompt_embeds = at::randn({config.pooled_projection_dim}, generator, at::kFloat);
+  return sample;
+}
+
+}  // namespace
+
+TEST_SUITE("kontext_validation") {
+  TEST_CASE("validation writes step grids and val_loss, and leaves the training unchanged") {
+    TrainingSetup with_validation("", 2);
+    TrainingSetup without_validation("", 2);
+    const std::string root = with_validation.dir.path().string();
+    const std::string common =
+        " --mode fit --set train.max_train_steps=4 --set train.checkpointing_steps=100";
+    const std::string validation =
+        " --set validation.enabled=true --set validation.steps=2 --set validation.max_samples=3"
+        " --set validation.seed=3 --set " +
+        quote("validation.dataset={init_args: {dataset_path: " + root +
+              "/data, processor: {init_args: {process_type: center_crop, target_size: [32, 32]}}}}") +
+        " --set " +
+        quote("validation.samples=[{prompt: a listed sample, images: [" + root +
+              "/input.png], height: 32, width: 32, num_inference_steps: 2}]");
+    auto result = run_host("run " + quote(with_validation.config.string()) + common + validation);
+    CAPTURE(result.output);
+    REQUIRE(result.exit_code == 0);
+    result = run_host("run " + quote(without_validation.config.string()) + common);
+    CAPTURE(result.output);
+    REQUIRE(result.exit_code == 0);
+
+    const fs::path run = with_validation.run_folder();
+    // Steps 2 and 4 (the end, already validated): nothing else, no temporary files.
+    CHECK(file_names(run / "validation") == std::vector<std::string>{"step-2.png", "step-4.png"});
+    const omni::Image grid = omni::read_image(run / "validation" / "step-4.png");
+    CHECK(grid.width == 3 * 32);   // control | target | prediction
+    CHECK(grid.height == 3 * 32);  // two dataset samples and the listed one
+    // The listed sample has no target: its middle cell is grey.
+    const auto pixel = [&](int x, int y) { return grid.pixels[(std::size_t(y) * grid.width + x) * 3]; };
+    CHECK(pixel(48, 80) == 128);
+
+    const std::vector<double> val_losses = metric(run / "metrics.jsonl", "val_loss");
+    REQUIRE(val_losses.size() == 2);
+    CHECK(std::isfinite(val_losses[0]));
+    CHECK(val_losses[0] > 0);
+    CHECK(val_losses[0] != val_losses[1]);  // the LoRA changed between them
+    CHECK(metric(run / "metrics.jsonl", "loss").size() == 4);
+
+    bool image_seen = false, loss_seen = false;
+    for (const auto& entry : fs::directory_iterator(run / "tensorboard")) {
+      for (const auto& event : omni::read_tensorboard_events(entry.path())) {
+        for (const auto& value : event.values) {
+          if (value.tag == "validation/grid" && value.image && event.step == 4) image_seen = true;
+          if (value.tag == "validation/loss" && value.simple_value) loss_seen = true;
+        }
+      }
+    }
+    CHECK(image_seen);
+    CHECK(loss_seen);
+
+    // Validation used the model being trained but did not disturb it.
+    CHECK(identical(read_all(run / "pytorch_lora_weights.safetensors"),
+                    read_all(without_validation.run_folder() / "pytorch_lora_weights.safetensors")));
+    CHECK(metric(run / "metrics.jsonl", "loss") ==
+          metric(without_validation.run_folder() / "metrics.jsonl", "loss"));
+  }
+
+  TEST_CASE("a batch's loss is the mean of its samples' own losses") {
+    omni::test::TempDir dir;
+    flux_kontext::write_tiny_kontext_pipeline(dir.path() / "model", 3);
+    flux_kontext::FluxTransformer2DModel model =
+        flux_kontext::load_flux_transformer(dir.path() / "model" / "transformer", {});
+    model->eval();
+    flux_kontext::TrainerConfig config;
+    config.data.caption_dropout_rate = 0.5;
+    config.train.timestep_sampling = "logit_normal";
+    config.train.seed = 11;
+    flux_kontext::FluxKontextTrainer trainer(config);
+    const auto a = random_cached_sample(model->config(), 1);
+    const auto b = random_cached_sample(model->config(), 2);
+    const auto empty = random_cached_sample(model->config(), 3);
+    torch::NoGradGuard no_grad;
+    auto loss = [&](std::vector<const flux_kontext::CachedSample*> samples,
+                    std::vector<std::int64_t> indices) {
+      return trainer.batch_loss(*model, samples, indices, 2, empty, std::nullopt).item<double>();
+    };
+    const double together = loss({&a, &b}, {4, 9});
+    const double alone_a = loss({&a}, {4});
+    const double alone_b = loss({&b}, {9});
+    CAPTURE(together);
+    CAPTURE(alone_a);
+    CAPTURE(alone_b);
+    CHECK(std::abs(together - (alone_a + alone_b) / 2) < 1e-6);
+    CHECK(std::abs(loss({&b, &a}, {9, 4}) - together) < 1e-6);
+    // The draws follow the sample index, not its place in the batch.
+    CHECK(loss({&a}, {9}) != alone_a);
+  }
+}
+
+TEST_SUITE("kontext_predict") {
+  TEST_CASE("omnihost predict writes exactly --out from PNG and JPEG inputs with a trained LoRA") {
+    TrainingSetup setup;
+    auto result = run_host("run " + quote(setup.config.string()) +
+                           " --mode fit --set train.max_train_steps=2");
+    CAPTURE(result.output);
+    REQUIRE(result.exit_code == 0);
+    const fs::path lora = setup.run_folder() / "pytorch_lora_weights.safetensors";
+    write_random_jpeg(setup.dir.path() / "photo.jpg", 48, 40, 5);
+    const fs::path out = setup.dir.path() / "edits" / "result.png";
+    fs::create_directories(out.parent_path());
+    const std::string command =
+        "predict " + quote(setup.config.string()) + " --image " +
+        quote((setup.dir.path() / "photo.jpg").string()) + " --image " +
+        quote((setup.dir.path() / "input.png").string()) + " --prompt " +
+        quote("make it \"brighter\": now") + " --out " + quote(out.string()) +
+        " --steps 2 --seed 5 --guidance 3 --lora " + quote(lora.string()) +
+        " --lora-scale 0.5 --width 32 --height 48 --threads 1";
+    result = run_host(command);
+    CAPTURE(result.output);
+    REQUIRE(result.exit_code == 0);
+    const omni::Image image = omni::read_image(out);
+    CHECK(image.width == 32);
+    CHECK(image.height == 48);
+    CHECK(file_names(out.parent_path()) == std::vector<std::string>{"result.png"});
+    CHECK(result.output.find("LoRA " + lora.string() + " (scale 0.5)") != std::string::npos);
+    // The config's own predict list was replaced, not added to.
+    CHECK_FALSE(fs::exists(setup.output() / "predictions" / "out.png"));
+
+    // Same request, same pixels; another seed, other pixels.
+    const fs::path again = setup.dir.path() / "again.png";
+    std::string repeat = command;
+    repeat.replace(repeat.find(quote(out.string())), quote(out.string()).size(), quote(again.string()));
+    REQUIRE(run_host(repeat).exit_code == 0);
+    CHECK(omni::read_image(again).pixels == image.pixels);
+    repeat.replace(repeat.find("--seed 5"), 8, "--seed 6");
+    REQUIRE(run_host(repeat).exit_code == 0);
+    CHECK(omni::read_image(again).pixels != image.pixels);
+  }
+
+  TEST_CASE("omnihost predict explains a missing argument") {
+    TrainingSetup setup;
+    const std::string config = quote(setup.config.string());
+    const std::string image = " --image " + quote((setup.dir.path() / "input.png").string());
+    const std::string out = " --out " + quote((setup.dir.path() / "o.png").string());
+    struct Case {
+      std::string arguments, message;
+    };
+    for (const Case& item : {Case{config + " --prompt p" + out, "predict: missing --image"},
+                             Case{config + image + out, "predict: missing --prompt"},
+                             Case{config + image + " --prompt p", "predict: missing --out"},
+                             Case{image + " --prompt p" + out, "predict: missing the CONFIG"}}) {
+      auto result = run_host("predict " + item.arguments);
+      CAPTURE(result.output);
+      CHECK(result.exit_code == 2);
+      CHECK(result.output.find(item.message) != std::string::npos);
+    }
+    // The trainer checks the request with its predict schema's rules.
+    const auto odd = run_host("predict " + config + image + " --prompt p" + out + " --width 40");
+    CHECK(odd.exit_code == 1);
+    CHECK(odd.output.find("predict: --width 40 is not a positive multiple of 16") != std::string::npos);
+    CHECK_FALSE(fs::exists(setup.dir.path() / "o.png"));
+  }
+}
+
+TEST_SUITE("optimizers") {
+  TEST_CASE("fit with Prodigy or Adafactor resumes from a checkpoint exactly") {
+    for (const char* optimizer : {"Prodigy", "Adafactor"}) {
+      CAPTURE(optimizer);
+      TrainingSetup setup("", 2);
+      const std::string fit = "run " + quote(setup.config.string()) +
+                              " --mode fit --set train.max_train_steps=4 --set "
+                              "train.checkpointing_steps=2 --set optimizer.class_path=" +
+                              optimizer + " --set optimizer.init_args.lr=" +
+                              (std::string(optimizer) == "Prodigy" ? "1.0" : "0.001");
+      auto result = run_host(fit);
+      CAPTURE(result.output);
+      REQUIRE(result.exit_code == 0);
+      const fs::path run = setup.run_folder();
+      const fs::path lora = run / "pytorch_lora_weights.safetensors";
+      const omni::NamedTensors uninterrupted = read_all(lora);
+      const std::vector<double> first_losses = losses(run / "metrics.jsonl");
+      REQUIRE(first_losses.size() == 4);
+      fs::remove(run / "metrics.jsonl");
+      result = run_host(fit + " --resume " + quote((run / "checkpoints" / "checkpoint-2").string()));
+      CAPTURE(result.output);
+      REQUIRE(result.exit_code == 0);
+      CHECK(identical(read_all(lora), uninterrupted));
+      const std::vector<double> resumed_losses = losses(run / "metrics.jsonl");
+      REQUIRE(resumed_losses.size() == 2);
+      CHECK(resumed_losses[0] == first_losses[2]);
+      CHECK(resumed_losses[1] == first_losses[3]);
+    }
+  }
+
+  TEST_CASE("resuming with another optimizer than the checkpoint's is a clear error") {
+    TrainingSetup setup("", 1);
+    const std::string fit = "run " + quote(setup.config.string()) +
+                            " --mode fit --set train.max_train_steps=2 --set train.checkpointing_steps=1";
+    auto result = run_host(fit);
+    REQUIRE(result.exit_code == 0);
+    const fs::path checkpoint = setup.run_folder() / "checkpoints" / "checkpoint-1";
+    result = run_host(fit + " --set optimizer.class_path=Prodigy --resume " + quote(checkpoint.string()));
+    CAPTURE(result.output);
+    CHECK(result.exit_code == 1);
+    CHECK(result.output.find("Prodigy optimizer state: the archive has no 'prodigy/d'") !=
+          std::string::npos);
+  }
+}
