@@ -13,7 +13,7 @@
 #include "flux_kontext/sampling/flux_sampler.hpp"
 #include "flux_kontext/model/flux_transformer.hpp"
 #include "flux_kontext/trainer/kontext_components.hpp"
-#include "flux_kontext/lora/lora_adapter.hpp"
+#include "omni/training/lora_adapters.hpp"
 #include "flux_kontext/lora/lora_files.hpp"
 #include "flux_kontext/trainer/prompt_enhancement.hpp"
 #include "flux_kontext/trainer/sample_cache.hpp"
@@ -290,11 +290,11 @@ printf '<|im_start|>assistant\n<gen>rewritten by the test</gen><|im_end|>\n'
     omni::test::TempDir dir;
     // A base LoRA file from a model with random adapters.
     auto source = flux_kontext::load_flux_transformer(transformer_dir);
-    flux_kontext::LoraSpec spec;
+    omni::LoraSpec spec;
     spec.rank = 2;
     spec.alpha = 4;
     spec.init = omni::LoraInit::normal;
-    flux_kontext::attach_lora(*source, spec);
+    omni::attach_lora(*source, spec);
     const fs::path base_file = dir.path() / "base.safetensors";
     flux_kontext::save_lora_diffusers(base_file, *source, spec);
 
@@ -320,6 +320,6 @@ printf '<|im_start|>assistant\n<gen>rewritten by the test</gen><|im_end|>\n'
     CHECK((stacked->forward(inputs) - adapted).abs().max().item<double>() < 1e-5);
     CHECK((plain->forward(inputs) - adapted).abs().max().item<double>() > 1e-3);
     // Stacked adapters are not trainable LoRA parameters: a trained LoRA file holds only its own.
-    CHECK(flux_kontext::lora_parameters(*stacked).empty());
+    CHECK(omni::lora_parameters(*stacked).empty());
   }
 }

@@ -14,7 +14,7 @@
 #include "flux_kontext/model/bfl_checkpoint.hpp"
 #include "flux_kontext/model/flux_packing.hpp"
 #include "flux_kontext/model/flux_transformer.hpp"
-#include "flux_kontext/model/gradient_checkpoint.hpp"
+#include "omni/training/gradient_checkpoint.hpp"
 #include "omni/error.hpp"
 #include "omni/safetensors.hpp"
 #include "test_checks.hpp"
@@ -212,7 +212,7 @@ TEST_SUITE("flux_transformer") {
     const at::Tensor weight = at::randn({3, 3}).requires_grad_(true);
     const at::Tensor x = at::randn({2, 3}).requires_grad_(true);
     const at::Tensor constant = at::randn({2, 3});
-    const BlockFunction block = [&](const std::vector<at::Tensor>& in) {
+    const omni::BlockFunction block = [&](const std::vector<at::Tensor>& in) {
       return std::vector<at::Tensor>{at::tanh(at::matmul(in[0], weight)) * in[1], in[0].sin()};
     };
     const std::vector<at::Tensor> plain = block({x, constant});
@@ -220,7 +220,7 @@ TEST_SUITE("flux_transformer") {
     const at::Tensor gx = x.grad().clone(), gw = weight.grad().clone();
     x.grad().zero_();
     weight.grad().zero_();
-    const std::vector<at::Tensor> out = checkpointed(block, {x, constant}, {weight});
+    const std::vector<at::Tensor> out = omni::checkpointed(block, {x, constant}, {weight});
     CHECK(out[0].requires_grad());
     (out[0].sum() + out[1].pow(2).sum()).backward();
     CHECK(at::allclose(x.grad(), gx));

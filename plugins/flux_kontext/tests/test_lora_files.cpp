@@ -11,7 +11,7 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include "flux_kontext/model/flux_transformer.hpp"
-#include "flux_kontext/lora/lora_adapter.hpp"
+#include "omni/training/lora_adapters.hpp"
 #include "flux_kontext/lora/lora_files.hpp"
 #include "flux_kontext/lora/lora_kohya.hpp"
 #include "omni/error.hpp"
@@ -66,10 +66,10 @@ at::Tensor output_of(FluxTransformer2DModel& model) {
 
 std::vector<std::string> adapted_by(const std::vector<std::string>& patterns) {
   FluxTransformer2DModel model = tiny_model();
-  LoraSpec spec;
+  omni::LoraSpec spec;
   spec.rank = 2;
   spec.target_modules = patterns;
-  return attach_lora(*model, spec);
+  return omni::attach_lora(*model, spec);
 }
 
 bool contains(const std::vector<std::string>& names, const std::string& name) {
@@ -89,8 +89,8 @@ void check_same_modules(const LoraModules& a, const LoraModules& b) {
 }
 
 // Every linear adapted, A and B random, alpha != rank.
-LoraSpec all_linears_spec() {
-  LoraSpec spec;
+omni::LoraSpec all_linears_spec() {
+  omni::LoraSpec spec;
   spec.rank = 4;
   spec.alpha = 6;
   spec.init = omni::LoraInit::normal;
@@ -102,7 +102,7 @@ LoraSpec all_linears_spec() {
 
 TEST_SUITE("lora_files") {
   TEST_CASE("target modules follow PEFT: suffix after a dot, or a whole-name regex") {
-    const std::vector<std::string> defaults = adapted_by(LoraSpec().target_modules);
+    const std::vector<std::string> defaults = adapted_by(omni::LoraSpec().target_modules);
     CHECK(defaults.size() == 2 * 4 + 2 * 3);  // double: q, k, v, out; single: q, k, v
     CHECK(contains(defaults, "transformer_blocks.0.attn.to_q"));
     CHECK(contains(defaults, "transformer_blocks.1.attn.to_out.0"));
@@ -130,16 +130,16 @@ TEST_SUITE("lora_files") {
               "single_transformer_blocks.0.attn.to_q", "single_transformer_blocks.0.attn.to_k",
               "single_transformer_blocks.1.attn.to_q", "single_transformer_blocks.1.attn.to_k"});
     // A regex must match the whole name: "to_q" alone as a regex selects nothing.
-    CHECK_FALSE(lora_target_matches("to_[q]", "transformer_blocks.0.attn.to_q"));
+    CHECK_FALSE(omni::lora_target_matches("to_[q]", "transformer_blocks.0.attn.to_q"));
 
     const std::string nothing = error_of([] { adapted_by({"to_q", "to_z"}); });
-    CHECK_HAS(nothing, "'to_z' matches no linear");
+    CHECK_HAS(nothing, "'to_z' matches no LoRA-capable linear");
     CHECK_HAS(nothing, "Modules are named like");
     CHECK_HAS(error_of([] { adapted_by({"to_q("}); }), "not a valid regular expression");
 
     FluxTransformer2DModel model = tiny_model();
-    attach_lora(*model, LoraSpec());
-    const omni::NamedTensors lora = lora_parameters(*model);
+    omni::attach_lora(*model, omni::LoraSpec());
+    const omni::NamedTensors lora = omni::lora_parameters(*model);
     CHECK(lora.size() == 2 * defaults.size());
     CHECK(lora.front().first == "transformer_blocks.0.attn.to_q.lora_A.weight");
     std::size_t trainable = 0;
@@ -150,18 +150,18 @@ TEST_SUITE("lora_files") {
   TEST_CASE("a diffusers-layout file loads back bit-identical, with the same output") {
     omni::test::TempDir dir;
     FluxTransformer2DModel model = tiny_model();
-    LoraSpec spec = all_linears_spec();
+    omni::LoraSpec spec = all_linears_spec();
     spec.target_modules = {"to_q", "to_k", "to_v", "to_out.0", "add_q_proj", "proj_mlp",
                            "norm1.linear"};
-    const std::vector<std::string> adapted = attach_lora(*model, spec);
+    const std::vector<std::string> adapted = omni::attach_lora(*model, spec);
     const fs::path file = dir.path() / "pytorch_lora_weights.safetensors";
     save_lora_diffusers(file, *model, spec);
 
     FluxTransformer2DModel loaded = tiny_model();
     const at::Tensor base_output = output_of(loaded);
     CHECK(load_lora_file(file, *loaded) == adapted);
-    const omni::NamedTensors original = lora_parameters(*model);
-    const omni::NamedTensors reloaded = lora_parameters(*loaded);
+    const omni::NamedTensors original = omni::lora_parameters(*model);
+    const omni::NamedTensors reloaded = omni::lora_parameters(*loaded);
     REQUIRE(original.size() == reloaded.size());
     for (std::size_t i = 0; i < original.size(); ++i) {
       CHECK(original[i].first == reloaded[i].first);
@@ -180,11 +180,11 @@ TEST_SUITE("lora_files") {
   TEST_CASE("the header carries diffusers' lora_adapter_metadata") {
     omni::test::TempDir dir;
     FluxTransformer2DModel model = tiny_model();
-    LoraSpec spec;
+    omni::LoraSpec spec;
     spec.rank = 4;
     spec.alpha = 8;
     spec.dropout = 0.1;
-    attach_lora(*model, spec);
+    omni::attach_lora(*model, spec);
     const fs::path file = dir.path() / "lora.safetensors";
     save_lora_diffusers(file, *model, spec);
 
@@ -212,15 +212,15 @@ TEST_SUITE("lora_files") {
     // PEFT's single-string form.
     CHECK(read_lora_file(file).modules.at("transformer_blocks.1.attn.to_v").alpha == 8.0);
     FluxTransformer2DModel regex_model = tiny_model();
-    const LoraSpec regex_spec = all_linears_spec();
-    attach_lora(*regex_model, regex_spec);
+    const omni::LoraSpec regex_spec = all_linears_spec();
+    omni::attach_lora(*regex_model, regex_spec);
     save_lora_diffusers(dir.path() / "regex.safetensors", *regex_model, regex_spec);
     const nlohmann::json regex_metadata = nlohmann::json::parse(
         omni::SafetensorsFile::open(dir.path() / "regex.safetensors")->metadata().at("lora_adapter_metadata"));
     CHECK(regex_metadata.at("transformer.target_modules") == ".*");
 
     // A spec that does not describe the adapters is refused.
-    LoraSpec other = spec;
+    omni::LoraSpec other = spec;
     other.rank = 8;
     CHECK_HAS(error_of([&] { save_lora_diffusers(dir.path() / "x.safetensors", *model, other); }),
               "has rank 4");
@@ -229,8 +229,8 @@ TEST_SUITE("lora_files") {
   TEST_CASE("diffusers -> kohya -> diffusers is bit-identical, fused layers included") {
     omni::test::TempDir dir;
     FluxTransformer2DModel model = tiny_model();
-    const LoraSpec spec = all_linears_spec();
-    attach_lora(*model, spec);
+    const omni::LoraSpec spec = all_linears_spec();
+    omni::attach_lora(*model, spec);
     const fs::path diffusers = dir.path() / "diffusers.safetensors";
     const fs::path kohya = dir.path() / "kohya.safetensors";
     const fs::path back = dir.path() / "back.safetensors";
@@ -286,10 +286,10 @@ TEST_SUITE("lora_files") {
     omni::test::TempDir dir;
     // The default targets adapt single blocks' q/k/v but not proj_mlp: a zero block.
     FluxTransformer2DModel model = tiny_model();
-    LoraSpec spec;
+    omni::LoraSpec spec;
     spec.rank = 2;
     spec.init = omni::LoraInit::normal;
-    attach_lora(*model, spec);
+    omni::attach_lora(*model, spec);
     const LoraModules original = lora_modules(*model);
     write_lora_kohya(dir.path() / "partial.safetensors", original);
     const auto partial = omni::SafetensorsFile::open(dir.path() / "partial.safetensors");
@@ -355,9 +355,9 @@ TEST_SUITE("lora_files") {
   TEST_CASE("a LoRA of another architecture, or with unknown keys, is refused") {
     omni::test::TempDir dir;
     FluxTransformer2DModel wide = tiny_model(/*heads=*/4);  // hidden size 64, not 32
-    LoraSpec spec;
+    omni::LoraSpec spec;
     spec.rank = 2;
-    attach_lora(*wide, spec);
+    omni::attach_lora(*wide, spec);
     const fs::path wide_file = dir.path() / "wide.safetensors";
     save_lora_diffusers(wide_file, *wide, spec);
     FluxTransformer2DModel model = tiny_model();

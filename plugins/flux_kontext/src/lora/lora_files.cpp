@@ -13,7 +13,7 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include "flux_kontext/model/flux_transformer.hpp"
-#include "flux_kontext/lora/lora_adapter.hpp"
+#include "omni/training/lora_adapters.hpp"
 #include "flux_kontext/lora/lora_kohya.hpp"
 #include "omni/error.hpp"
 #include "omni/safetensors.hpp"
@@ -175,7 +175,7 @@ T most_common(const std::map<T, int>& counts) {
 
 // PEFT's LoraConfig.to_dict() fields that diffusers' _create_lora_config passes back to
 // LoraConfig(**metadata) (rank_pattern and target_modules must be present).
-Json adapter_config(const LoraModules& modules, const LoraSpec* spec) {
+Json adapter_config(const LoraModules& modules, const omni::LoraSpec* spec) {
   std::map<std::int64_t, int> ranks;
   std::map<double, int> alphas;
   std::vector<std::string> names;
@@ -195,7 +195,7 @@ Json adapter_config(const LoraModules& modules, const LoraSpec* spec) {
   Json target_modules = names;
   if (spec) {
     bool plain = true;
-    for (const std::string& pattern : spec->target_modules) plain = plain && is_plain_module_name(pattern);
+    for (const std::string& pattern : spec->target_modules) plain = plain && omni::is_plain_module_name(pattern);
     if (plain) {
       std::set<std::string> sorted(spec->target_modules.begin(), spec->target_modules.end());
       target_modules = sorted;
@@ -261,7 +261,7 @@ LoraFileContents read_lora_file(const std::filesystem::path& path) {
 }
 
 void write_lora_diffusers(const std::filesystem::path& path, const LoraModules& modules,
-                          const LoraSpec* spec) {
+                          const omni::LoraSpec* spec) {
   if (modules.empty()) {
     throw omni::Error(fmt::format("{}: no LoRA adapter to write", path.string()));
   }
@@ -282,7 +282,7 @@ void write_lora_diffusers(const std::filesystem::path& path, const LoraModules& 
 
 LoraModules lora_modules(FluxTransformer2DModelImpl& model, c10::ScalarType dtype) {
   LoraModules out;
-  for (const auto& [name, linear] : lora_linears(model)) {
+  for (const auto& [name, linear] : omni::lora_linears(model)) {
     if (!linear->has_lora()) continue;
     const std::int64_t rank = linear->lora_A->weight.size(0);
     out[name] = LoraModuleWeights{
@@ -294,7 +294,7 @@ LoraModules lora_modules(FluxTransformer2DModelImpl& model, c10::ScalarType dtyp
 }
 
 void save_lora_diffusers(const std::filesystem::path& path, FluxTransformer2DModelImpl& model,
-                         const LoraSpec& spec, c10::ScalarType dtype) {
+                         const omni::LoraSpec& spec, c10::ScalarType dtype) {
   LoraModules modules = lora_modules(model, dtype);
   if (modules.empty()) {
     throw omni::Error(fmt::format("{}: the model has no LoRA adapter to save", path.string()));
@@ -323,7 +323,7 @@ std::vector<std::string> apply_lora_file(const std::filesystem::path& path,
                                          LoraApplication application) {
   const LoraFileContents contents = read_lora_file(path);
   std::map<std::string, omni::LoraLinear> linears;
-  for (auto& item : lora_linears(model)) linears.emplace(item.first, item.second);
+  for (auto& item : omni::lora_linears(model)) linears.emplace(item.first, item.second);
 
   std::vector<std::string> unknown;
   std::vector<std::string> mismatches;
@@ -369,7 +369,7 @@ std::vector<std::string> apply_lora_file(const std::filesystem::path& path,
 
   std::vector<std::string> adapted;
   torch::NoGradGuard no_grad;
-  auto ordered = lora_linears(model);
+  auto ordered = omni::lora_linears(model);
   for (auto& [name, holder] : ordered) {  // module order
     auto found = contents.modules.find(name);
     if (found == contents.modules.end()) continue;
@@ -396,7 +396,7 @@ std::vector<std::string> apply_lora_file(const std::filesystem::path& path,
     }
     adapted.push_back(name);
   }
-  freeze_all_but_lora(model);
+  omni::freeze_all_but_lora(model);
   return adapted;
 }
 

@@ -7,7 +7,7 @@
 
 #include "flux_kontext/model/bfl_checkpoint.hpp"
 #include "flux_kontext/model/flux_rope.hpp"
-#include "flux_kontext/model/gradient_checkpoint.hpp"
+#include "omni/training/gradient_checkpoint.hpp"
 #include "omni/error.hpp"
 #include "omni/safetensors.hpp"
 #include "omni/weight_loading.hpp"
@@ -149,7 +149,7 @@ at::Tensor FluxTransformer2DModelImpl::forward(const FluxTransformerInputs& in) 
       StreamPair out = block->forward(x[0], x[1], x[2], {x[3], x[4]});
       return std::vector<at::Tensor>{out.image, out.text};
     };
-    std::vector<at::Tensor> out = checkpointed(run, {image, text, temb, rope.cos, rope.sin},
+    std::vector<at::Tensor> out = omni::checkpointed(run, {image, text, temb, rope.cos, rope.sin},
                                                trainable_parameters(*block));
     image = out[0];
     text = out[1];
@@ -163,7 +163,7 @@ at::Tensor FluxTransformer2DModelImpl::forward(const FluxTransformerInputs& in) 
     const auto run = [block](const std::vector<at::Tensor>& x) mutable {
       return std::vector<at::Tensor>{block->forward(x[0], x[1], {x[2], x[3]})};
     };
-    tokens = checkpointed(run, {tokens, temb, rope.cos, rope.sin}, trainable_parameters(*block))[0];
+    tokens = omni::checkpointed(run, {tokens, temb, rope.cos, rope.sin}, trainable_parameters(*block))[0];
   }
   image = tokens.narrow(1, text_tokens, image_tokens);
   return proj_out(norm_out(image, temb));

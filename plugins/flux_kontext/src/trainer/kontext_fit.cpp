@@ -11,15 +11,15 @@
 
 #include "flux_kontext/trainer/flux_kontext_trainer.hpp"
 #include "flux_kontext/trainer/kontext_components.hpp"
-#include "flux_kontext/lora/lora_adapter.hpp"
+#include "omni/training/lora_adapters.hpp"
 #include "flux_kontext/lora/lora_files.hpp"
-#include "flux_kontext/trainer/lr_schedule.hpp"
-#include "flux_kontext/trainer/optimizer_factory.hpp"
+#include "omni/training/lr_schedule.hpp"
+#include "omni/training/optimizers.hpp"
 #include "flux_kontext/trainer/sample_randomness.hpp"
-#include "flux_kontext/trainer/timestep_sampling.hpp"
-#include "flux_kontext/trainer/training_checkpoint.hpp"
+#include "omni/training/timestep_sampling.hpp"
+#include "omni/training/training_checkpoint.hpp"
 #include "trainer/kontext_cache_plan.hpp"
-#include "trainer/kontext_training_log.hpp"
+#include "omni/training/training_log.hpp"
 #include "trainer/kontext_validation.hpp"
 #include "trainer/run_report.hpp"
 #include "omni/cuda_runtime.hpp"
@@ -87,7 +87,7 @@ at::Tensor FluxKontextTrainer::batch_loss(FluxTransformer2DModelImpl& model,
   const TrainConfig& train = config_.train;
   const auto seed = static_cast<std::uint64_t>(train.seed);
   const c10::Device device = model.device();
-  TimestepSampling sampling;
+  omni::TimestepSampling sampling;
   sampling.kind = train.timestep_sampling;
   sampling.logit_mean = train.logit_mean;
   sampling.logit_std = train.logit_std;
@@ -107,7 +107,7 @@ at::Tensor FluxKontextTrainer::batch_loss(FluxTransformer2DModelImpl& model,
     x0.push_back(sample.target_latents);
     noise.push_back(at::randn(sample.target_latents.sizes(),
                               draw_generator(seed, e, index, DrawPurpose::noise), at::kFloat));
-    sigmas.push_back(at::full({1}, sample_sigma(sampling, draw_generator(seed, e, index,
+    sigmas.push_back(at::full({1}, omni::sample_sigma(sampling, draw_generator(seed, e, index,
                                                                          DrawPurpose::timestep)),
                               at::kFloat));
     const bool drop = config_.data.caption_dropout_rate > 0 &&
@@ -161,7 +161,7 @@ namespace {
 // `--resume DIR|latest` names, with that checkpoint's contents.
 struct FitRun {
   std::filesystem::path run_dir;
-  std::optional<CheckpointContents> resumed;
+  std::optional<omni::CheckpointContents> resumed;
 };
 
 FitRun open_fit_run(const std::optional<std::string>& resume, const std::string& output_dir) {
@@ -169,18 +169,18 @@ FitRun open_fit_run(const std::optional<std::string>& resume, const std::string&
   if (resume) {
     std::filesystem::path folder = *resume;
     if (*resume == "latest") {
-      auto latest = latest_checkpoint(output_dir);
+      auto latest = omni::latest_checkpoint(output_dir);
       if (!latest) {
         throw omni::Error(
             fmt::format("--resume latest: no complete checkpoint under '{}'", output_dir));
       }
       folder = *latest;
     }
-    run.resumed = load_checkpoint(folder);
+    run.resumed = omni::load_checkpoint(folder);
     run.run_dir = std::filesystem::absolute(folder).parent_path().parent_path();
     fmt::print("fit: resuming {} at step {}\n", folder.string(), run.resumed->position.step);
   } else {
-    run.run_dir = create_run_folder(output_dir);
+    run.run_dir = omni::create_run_folder(output_dir);
   }
   fmt::print("fit: run folder {}\n", run.run_dir.string());
   return run;
@@ -205,7 +205,7 @@ std::vector<CachedSample> load_planned_samples(const CachePlan& plan) {
 // train.seed, or loaded from model.lora.pretrained_weight), and the adapters' tensors.
 struct LoraModel {
   FluxTransformer2DModel model{nullptr};
-  LoraSpec spec;
+  omni::LoraSpec spec;
   omni::NamedTensors trainable;
   std::vector<at::Tensor> params;
 };
@@ -220,23 +220,23 @@ LoraModel load_lora_model(const TrainerConfig& config, const KontextModelPaths& 
   lora.model = load_flux_transformer(paths.transformer, load_options);
   lora.model->set_gradient_checkpointing(train.gradient_checkpointing);
   apply_base_loras(*lora.model, config.model.base_loras);
-  lora.spec = LoraSpec::from_config(config.model.lora);
+  lora.spec = lora_spec(config.model.lora);
   at::manual_seed(static_cast<std::uint64_t>(train.seed));  // the adapters' initial weights
   if (config.model.lora.pretrained_weight) {
     load_lora_file(*config.model.lora.pretrained_weight, *lora.model);
   } else {
-    attach_lora(*lora.model, lora.spec);
+    omni::attach_lora(*lora.model, lora.spec);
   }
-  freeze_all_but_lora(*lora.model);
+  omni::freeze_all_but_lora(*lora.model);
   lora.model->train();
-  lora.trainable = lora_parameters(*lora.model);
+  lora.trainable = omni::lora_parameters(*lora.model);
   for (auto& item : lora.trainable) lora.params.push_back(item.second);
   return lora;
 }
 
 // A resumed checkpoint's LoRA weights and optimizer state, checked against this config's
 // LoRA; returns the position to continue from.
-TrainingPosition restore_checkpoint(const CheckpointContents& resumed,
+omni::TrainingPosition restore_checkpoint(const omni::CheckpointContents& resumed,
                                     omni::NamedTensors& trainable,
                                     torch::optim::Optimizer& optimizer, const c10::Device& device) {
   if (resumed.trainable.size() != trainable.size()) {
@@ -269,8 +269,8 @@ std::optional<double> timestep_shift_mu(const TrainConfig& train, const KontextM
   return scheduler.mu_for(first.rows * first.cols);
 }
 
-LrSchedule lr_schedule_of(const TrainerConfig& config) {
-  LrSchedule schedule;
+omni::LrSchedule lr_schedule_of(const TrainerConfig& config) {
+  omni::LrSchedule schedule;
   schedule.type = config.lr_scheduler.scheduler_type;
   schedule.warmup_steps = config.lr_scheduler.warmup_steps;
   schedule.total_steps = config.train.max_train_steps;
@@ -300,17 +300,17 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
   const c10::Device device = component_device(train.fit_device.dit);
   LoraModel lora = load_lora_model(config_, paths, device);
   FluxTransformer2DModel& model = lora.model;
-  const LoraSpec& spec = lora.spec;
+  const omni::LoraSpec& spec = lora.spec;
   omni::NamedTensors& trainable = lora.trainable;
   std::vector<at::Tensor>& params = lora.params;
-  auto optimizer = make_optimizer(config_.optimizer, params);
-  TrainingPosition position;
+  auto optimizer = omni::make_optimizer(config_.optimizer, params);
+  omni::TrainingPosition position;
   if (run.resumed) position = restore_checkpoint(*run.resumed, trainable, *optimizer, device);
   const bool resumed = run.resumed.has_value();
 
   const std::optional<double> mu = timestep_shift_mu(train, paths, samples);
-  const LrSchedule schedule = lr_schedule_of(config_);
-  TrainingLog log(run_dir, config_.logging.report_to != "none", train.max_train_steps, position);
+  const omni::LrSchedule schedule = lr_schedule_of(config_);
+  omni::TrainingLog log(run_dir, config_.logging.report_to != "none", train.max_train_steps, position);
   // Validation (kontext_validation.hpp) samples with the model being trained.
   std::unique_ptr<KontextValidation> validation;
   if (config_.validation.enabled) {
@@ -323,7 +323,7 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
   };
   auto write_lora = [&](const std::filesystem::path& file) { save_lora_diffusers(file, *model, spec); };
   auto checkpoint = [&]() {
-    save_checkpoint(run_dir, position, trainable, *optimizer, config_.config_yaml, write_lora,
+    omni::save_checkpoint(run_dir, position, trainable, *optimizer, config_.config_yaml, write_lora,
                     train.keep_last_n);
   };
 
@@ -344,8 +344,8 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
       if (++micro < train.gradient_accumulation_steps && b + 1 < static_cast<std::int64_t>(batches.size())) {
         continue;
       }
-      const double lr = config_.optimizer.lr * lr_factor(schedule, position.step, config_.optimizer.lr);
-      set_learning_rate(*optimizer, lr);
+      const double lr = config_.optimizer.lr * omni::lr_factor(schedule, position.step, config_.optimizer.lr);
+      omni::set_learning_rate(*optimizer, lr);
       const double grad_norm = torch::nn::utils::clip_grad_norm_(params, train.max_grad_norm);
       optimizer->step();
       optimizer->zero_grad();
@@ -375,7 +375,7 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
   if (last_saved != position.step) checkpoint();
   if (stopped) {
     fmt::print("fit: stopped at step {}; continue with --resume {}\n", position.step,
-               checkpoint_folder(run_dir, position.step).string());
+               omni::checkpoint_folder(run_dir, position.step).string());
     return;
   }
   if (validation && last_validated != position.step) validate();

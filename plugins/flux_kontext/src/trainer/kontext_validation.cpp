@@ -9,7 +9,7 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include "flux_kontext/trainer/kontext_components.hpp"
-#include "flux_kontext/lora/lora_adapter.hpp"
+#include "omni/training/lora_adapters.hpp"
 #include "trainer/kontext_cache_plan.hpp"
 #include "omni/error.hpp"
 #include "omni/image_io.hpp"
@@ -169,7 +169,7 @@ std::vector<at::Tensor> KontextValidation::reference_cells(const Item& item) con
 }
 
 std::optional<double> KontextValidation::run(FluxTransformer2DModelImpl& model, std::int64_t step,
-                                             TrainingLog& log) {
+                                             omni::TrainingLog& log) {
   torch::NoGradGuard no_grad;
   model.eval();  // no LoRA dropout, and no draws from the global generator
   TrainingModeRestorer restore{model};
@@ -204,7 +204,7 @@ KontextValidation::Comparison KontextValidation::compare_with_base(FluxTransform
   TrainingModeRestorer restore{model};
   // The base model is the same model with the trained adapters' scale at zero (stacked base
   // LoRAs, part of the base, stay on).
-  auto adapters = lora_linears(model);
+  auto adapters = omni::lora_linears(model);
   std::vector<double> scales;
   for (auto& [name, linear] : adapters) scales.push_back(linear->lora_scale);
   auto set_lora = [&](bool on) {

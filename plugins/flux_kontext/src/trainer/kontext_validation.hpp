@@ -15,7 +15,7 @@
 #include "flux_kontext/trainer/flux_kontext_trainer.hpp"
 #include "flux_kontext/trainer/sample_cache.hpp"
 #include "trainer/kontext_predictor.hpp"
-#include "trainer/kontext_training_log.hpp"
+#include "omni/training/training_log.hpp"
 #include "omni/image.hpp"
 #include "omni/trainer.hpp"
 
@@ -35,7 +35,7 @@ class KontextValidation {
   bool due(std::int64_t step) const;
   // Validates with `model` after optimizer step `step`; returns the loss when the set has
   // targets. Leaves the model in training mode.
-  std::optional<double> run(FluxTransformer2DModelImpl& model, std::int64_t step, TrainingLog& log);
+  std::optional<double> run(FluxTransformer2DModelImpl& model, std::int64_t step, omni::TrainingLog& log);
 
   // The end-of-run comparison: every sample's loss and prediction with the trained LoRA
   // switched off (the base model) and on. One grid per sample: controls | target | base |

@@ -432,4 +432,14 @@ TrainerConfig parse_trainer_config(const ConfigView& root, const TrainerConfig& 
   return config;
 }
 
+omni::LoraSpec lora_spec(const LoraConfig& config) {
+  omni::LoraSpec spec;
+  spec.rank = config.r;
+  spec.alpha = config.lora_alpha;
+  spec.init = omni::parse_lora_init(config.init_lora_weights, "lora.init_lora_weights");
+  spec.dropout = config.lora_dropout;
+  spec.target_modules = config.target_modules;
+  return spec;
+}
+
 }  // namespace flux_kontext

@@ -27,11 +27,11 @@
 #include <c10/core/ScalarType.h>
 
 #include "flux_kontext/export.hpp"
+#include "omni/training/lora_adapters.hpp"
 
 namespace flux_kontext {
 
 class FluxTransformer2DModelImpl;
-struct LoraSpec;
 
 // One adapted linear: delta W = (alpha / rank) * up @ down.
 struct LoraModuleWeights {
@@ -63,7 +63,7 @@ FLUX_KONTEXT_API LoraFileContents read_lora_file(const std::filesystem::path& pa
 // and the module names as target_modules.
 FLUX_KONTEXT_API void write_lora_diffusers(const std::filesystem::path& path,
                                            const LoraModules& modules,
-                                           const LoraSpec* spec = nullptr);
+                                           const omni::LoraSpec* spec = nullptr);
 
 // The adapters attached to `model`, copied to the CPU in `dtype`.
 FLUX_KONTEXT_API LoraModules lora_modules(FluxTransformer2DModelImpl& model,
@@ -72,7 +72,7 @@ FLUX_KONTEXT_API LoraModules lora_modules(FluxTransformer2DModelImpl& model,
 // Saves the model's adapters in diffusers' layout. Every adapter must have spec's rank and
 // scale alpha / rank (the metadata describes them all).
 FLUX_KONTEXT_API void save_lora_diffusers(const std::filesystem::path& path,
-                                          FluxTransformer2DModelImpl& model, const LoraSpec& spec,
+                                          FluxTransformer2DModelImpl& model, const omni::LoraSpec& spec,
                                           c10::ScalarType dtype = c10::kFloat);
 
 // Attaches the file's adapters to `model` (fp32, on the model's device) with the file's

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "flux_kontext/export.hpp"
+#include "omni/training/lora_adapters.hpp"
+#include "omni/training/optimizers.hpp"
 #include "omni/config.hpp"
 
 namespace flux_kontext {
@@ -25,6 +27,9 @@ struct LoraConfig {
   std::optional<std::string> pretrained_weight;
   std::string adapter_name = "default";
 };
+
+// The adapters the `lora` section asks for; "zero" is PEFT's default init (B = 0).
+FLUX_KONTEXT_API omni::LoraSpec lora_spec(const LoraConfig& config);
 
 struct BaseLora {
   std::string path;
@@ -108,17 +113,8 @@ struct LoggingConfig {
   std::optional<std::string> notes;
 };
 
-struct OptimizerConfig {
-  std::string name = "AdamW";  // AdamW | Prodigy | Adafactor
-  double lr = 1e-4;
-  std::vector<double> betas{0.9, 0.999};
-  double weight_decay = 0.01;
-  double eps = 1e-8;
-  // Prodigy
-  bool use_bias_correction = false;
-  bool safeguard_warmup = false;
-  double d_coef = 1.0;
-};
+// The `optimizer` section: the SDK's optimizer settings (omni/training/optimizers.hpp).
+using OptimizerConfig = omni::OptimizerSettings;
 
 struct LrSchedulerConfig {
   std::string scheduler_type = "constant";

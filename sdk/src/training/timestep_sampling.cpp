@@ -1,4 +1,4 @@
-#include "flux_kontext/trainer/timestep_sampling.hpp"
+#include "omni/training/timestep_sampling.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -8,7 +8,7 @@
 
 #include "omni/error.hpp"
 
-namespace flux_kontext {
+namespace omni {
 
 double sample_sigma(const TimestepSampling& sampling, at::Generator generator) {
   double sigma = 0;
@@ -21,7 +21,7 @@ double sample_sigma(const TimestepSampling& sampling, at::Generator generator) {
     const double z = at::randn({1}, generator, at::kDouble).item<double>();
     sigma = 1.0 / (1.0 + std::exp(-sampling.sigmoid_scale * z));
   } else {
-    throw omni::Error(fmt::format(
+    throw Error(fmt::format(
         "train.timestep_sampling: unknown kind '{}' (expected uniform, logit_normal or sigmoid)",
         sampling.kind));
   }
@@ -33,4 +33,4 @@ double sample_sigma(const TimestepSampling& sampling, at::Generator generator) {
   return std::clamp(sigma, 1e-5, 1.0 - 1e-5);
 }
 
-}  // namespace flux_kontext
+}  // namespace omni

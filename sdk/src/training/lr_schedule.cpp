@@ -1,4 +1,4 @@
-#include "flux_kontext/trainer/lr_schedule.hpp"
+#include "omni/training/lr_schedule.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include "omni/error.hpp"
 
-namespace flux_kontext {
+namespace omni {
 namespace {
 
 constexpr double pi = 3.14159265358979323846;
@@ -46,10 +46,10 @@ double lr_factor(const LrSchedule& s, long step, double base_lr) {
     const double lr = (base_lr - s.lr_end) * std::pow(remaining, s.power) + s.lr_end;
     return lr / base_lr;
   }
-  throw omni::Error(fmt::format(
+  throw Error(fmt::format(
       "lr_scheduler.scheduler_type: unknown schedule '{}' (expected constant, "
       "constant_with_warmup, linear, cosine, cosine_with_restarts or polynomial)",
       s.type));
 }
 
-}  // namespace flux_kontext
+}  // namespace omni

@@ -8,9 +8,9 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "flux_kontext/export.hpp"
+#include "omni/export.hpp"
 
-namespace flux_kontext {
+namespace omni {
 
 using BlockFunction = std::function<std::vector<at::Tensor>(const std::vector<at::Tensor>&)>;
 
@@ -19,8 +19,8 @@ using BlockFunction = std::function<std::vector<at::Tensor>(const std::vector<at
 // parameters; they get their .grad accumulated as usual). The block must be a pure function
 // of inputs and parameters; the CPU random generator (and the CUDA one of the inputs'
 // device) is restored for the recomputation, so dropout draws the same masks.
-FLUX_KONTEXT_API std::vector<at::Tensor> checkpointed(BlockFunction block,
+OMNI_API std::vector<at::Tensor> checkpointed(BlockFunction block,
                                                       const std::vector<at::Tensor>& inputs,
                                                       const std::vector<at::Tensor>& parameters);
 
-}  // namespace flux_kontext
+}  // namespace omni

@@ -1,4 +1,4 @@
-#include "trainer/kontext_training_log.hpp"
+#include "omni/training/training_log.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -7,7 +7,7 @@
 
 #include "omni/image_io.hpp"
 
-namespace flux_kontext {
+namespace omni {
 namespace {
 
 constexpr double kSmoothing = 0.9;  // weight of the history in the smoothed loss
@@ -26,7 +26,7 @@ TrainingLog::TrainingLog(const std::filesystem::path& run_dir, bool tensorboard,
       start_step_(start.step),
       smoothed_(start.smoothed_loss),
       started_(std::chrono::steady_clock::now()) {
-  if (tensorboard) tensorboard_ = std::make_unique<omni::TensorBoardWriter>(run_dir / "tensorboard");
+  if (tensorboard) tensorboard_ = std::make_unique<TensorBoardWriter>(run_dir / "tensorboard");
 }
 
 void TrainingLog::step(const TrainingPosition& position, double loss, double lr, double grad_norm) {
@@ -48,14 +48,14 @@ void TrainingLog::step(const TrainingPosition& position, double loss, double lr,
   }
 }
 
-void TrainingLog::validation(std::int64_t step, std::optional<double> loss, const omni::Image& grid) {
+void TrainingLog::validation(std::int64_t step, std::optional<double> loss, const Image& grid) {
   if (loss) metrics_.log(step, {{"val_loss", *loss}});
   if (!tensorboard_) return;
   if (loss) tensorboard_->add_scalar("validation/loss", *loss, step);
-  const std::vector<std::uint8_t> png = omni::encode_png(grid);
+  const std::vector<std::uint8_t> png = encode_png(grid);
   tensorboard_->add_image("validation/grid",
                           std::string_view(reinterpret_cast<const char*>(png.data()), png.size()),
                           grid.height, grid.width, grid.channels, step);
 }
 
-}  // namespace flux_kontext
+}  // namespace omni

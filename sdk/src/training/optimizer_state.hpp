@@ -12,7 +12,7 @@
 
 #include "omni/error.hpp"
 
-namespace flux_kontext::optimizer_state {
+namespace omni::optimizer_state {
 
 // LibTorch keys optimizer state by the parameter's TensorImpl: 1.13 by its address printed
 // as a string, 2.x by the address itself. The map's key type tells which.
@@ -57,4 +57,4 @@ inline double read_scalar(torch::serialize::InputArchive& archive, const std::st
   return value.to(at::kCPU, at::kDouble).item<double>();
 }
 
-}  // namespace flux_kontext::optimizer_state
+}  // namespace omni::optimizer_state

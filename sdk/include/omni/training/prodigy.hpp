@@ -16,11 +16,11 @@
 #include <torch/arg.h>
 #include <torch/optim/optimizer.h>
 
-#include "flux_kontext/export.hpp"
+#include "omni/export.hpp"
 
-namespace flux_kontext {
+namespace omni {
 
-struct FLUX_KONTEXT_API ProdigyOptions
+struct OMNI_API ProdigyOptions
     : public torch::optim::OptimizerCloneableOptions<ProdigyOptions> {
   ProdigyOptions(double lr = 1.0);  // NOLINT: LibTorch's loader builds options from an lr
   TORCH_ARG(double, lr) = 1.0;
@@ -47,7 +47,7 @@ struct FLUX_KONTEXT_API ProdigyOptions
   void set_lr(const double lr) override;
 };
 
-struct FLUX_KONTEXT_API ProdigyParamState
+struct OMNI_API ProdigyParamState
     : public torch::optim::OptimizerCloneableParamState<ProdigyParamState> {
   TORCH_ARG(std::int64_t, step) = 0;
   TORCH_ARG(at::Tensor, exp_avg);     // Adam's first moment of d-scaled gradients
@@ -70,7 +70,7 @@ struct ProdigyEstimate {
   std::int64_t k = 0;  // steps taken (the bias correction's exponent)
 };
 
-class FLUX_KONTEXT_API Prodigy : public torch::optim::Optimizer {
+class OMNI_API Prodigy : public torch::optim::Optimizer {
  public:
   explicit Prodigy(std::vector<at::Tensor> params, ProdigyOptions defaults = {});
 
@@ -84,4 +84,4 @@ class FLUX_KONTEXT_API Prodigy : public torch::optim::Optimizer {
   ProdigyEstimate estimate_;
 };
 
-}  // namespace flux_kontext
+}  // namespace omni

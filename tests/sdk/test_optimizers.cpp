@@ -13,8 +13,8 @@
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
-#include "flux_kontext/trainer/adafactor.hpp"
-#include "flux_kontext/trainer/prodigy.hpp"
+#include "omni/training/adafactor.hpp"
+#include "omni/training/prodigy.hpp"
 
 namespace {
 
@@ -91,8 +91,8 @@ std::vector<double> values(const at::Tensor& tensor) {
   return {flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel()};
 }
 
-flux_kontext::ProdigyOptions options_for(const ReferenceSettings& c) {
-  flux_kontext::ProdigyOptions options(c.lr);
+omni::ProdigyOptions options_for(const ReferenceSettings& c) {
+  omni::ProdigyOptions options(c.lr);
   options.beta1(c.beta1).beta2(c.beta2).eps(c.eps).weight_decay(c.weight_decay).d_coef(c.d_coef);
   options.use_bias_correction(c.bias_correction).safeguard_warmup(c.safeguard_warmup);
   return options;
@@ -100,7 +100,7 @@ flux_kontext::ProdigyOptions options_for(const ReferenceSettings& c) {
 
 void check_against_reference(const ReferenceSettings& settings, int steps) {
   at::Tensor weights = make_weights();
-  flux_kontext::Prodigy optimizer({weights}, options_for(settings));
+  omni::Prodigy optimizer({weights}, options_for(settings));
   ReferenceProdigy reference(settings, kStart);
   for (int step = 0; step < steps; ++step) {
     CAPTURE(step);
@@ -212,7 +212,7 @@ TEST_SUITE("optimizers") {
 
   TEST_CASE("Prodigy with no gradient takes no step") {
     at::Tensor weights = make_weights();
-    flux_kontext::Prodigy optimizer({weights}, {});
+    omni::Prodigy optimizer({weights}, {});
     optimizer.step();
     CHECK(optimizer.estimate().k == 0);
     CHECK(values(weights) == values(make_weights()));
@@ -222,14 +222,14 @@ TEST_SUITE("optimizers") {
     ReferenceSettings settings;
     settings.weight_decay = 0.01;
     at::Tensor straight = make_weights();
-    flux_kontext::Prodigy uninterrupted({straight}, options_for(settings));
+    omni::Prodigy uninterrupted({straight}, options_for(settings));
     for (int step = 0; step < 6; ++step) {
       set_gradient(straight);
       uninterrupted.step();
     }
 
     at::Tensor first_half = make_weights();
-    flux_kontext::Prodigy before({first_half}, options_for(settings));
+    omni::Prodigy before({first_half}, options_for(settings));
     for (int step = 0; step < 3; ++step) {
       set_gradient(first_half);
       before.step();
@@ -240,7 +240,7 @@ TEST_SUITE("optimizers") {
     out.save_to(bytes);
 
     at::Tensor resumed = first_half.detach().clone().requires_grad_(true);
-    flux_kontext::Prodigy after({resumed}, options_for(settings));
+    omni::Prodigy after({resumed}, options_for(settings));
     torch::serialize::InputArchive in;
     in.load_from(bytes);
     after.load(in);
@@ -263,7 +263,7 @@ TEST_SUITE("optimizers") {
     out.save_to(bytes);
     torch::serialize::InputArchive in;
     in.load_from(bytes);
-    flux_kontext::Prodigy optimizer({weights}, {});
+    omni::Prodigy optimizer({weights}, {});
     CHECK_THROWS_WITH(optimizer.load(in), doctest::Contains("prodigy/d"));
   }
 
@@ -273,9 +273,9 @@ TEST_SUITE("optimizers") {
         CAPTURE(as_matrix);
         CAPTURE(weight_decay);
         at::Tensor weights = make_matrix(as_matrix);
-        flux_kontext::AdafactorOptions options(0.01);
+        omni::AdafactorOptions options(0.01);
         options.weight_decay(weight_decay);
-        flux_kontext::Adafactor optimizer({weights}, options);
+        omni::Adafactor optimizer({weights}, options);
         ReferenceAdafactor reference(kMatrixStart, as_matrix ? 2 : 0, as_matrix ? 3 : 0);
         reference.weight_decay = weight_decay;
         for (int step = 0; step < 4; ++step) {
@@ -295,13 +295,13 @@ TEST_SUITE("optimizers") {
 
   TEST_CASE("Adafactor saved mid-run and loaded into a new optimizer continues identically") {
     at::Tensor straight = make_matrix(true);
-    flux_kontext::Adafactor uninterrupted({straight}, flux_kontext::AdafactorOptions(0.01));
+    omni::Adafactor uninterrupted({straight}, omni::AdafactorOptions(0.01));
     for (int step = 0; step < 6; ++step) {
       set_matrix_gradient(straight);
       uninterrupted.step();
     }
     at::Tensor first_half = make_matrix(true);
-    flux_kontext::Adafactor before({first_half}, flux_kontext::AdafactorOptions(0.01));
+    omni::Adafactor before({first_half}, omni::AdafactorOptions(0.01));
     for (int step = 0; step < 3; ++step) {
       set_matrix_gradient(first_half);
       before.step();
@@ -311,7 +311,7 @@ TEST_SUITE("optimizers") {
     before.save(out);
     out.save_to(bytes);
     at::Tensor resumed = first_half.detach().clone().requires_grad_(true);
-    flux_kontext::Adafactor after({resumed}, flux_kontext::AdafactorOptions(0.01));
+    omni::Adafactor after({resumed}, omni::AdafactorOptions(0.01));
     torch::serialize::InputArchive in;
     in.load_from(bytes);
     after.load(in);

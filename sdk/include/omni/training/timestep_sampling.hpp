@@ -7,9 +7,9 @@
 
 #include <ATen/core/Generator.h>
 
-#include "flux_kontext/export.hpp"
+#include "omni/export.hpp"
 
-namespace flux_kontext {
+namespace omni {
 
 struct TimestepSampling {
   std::string kind = "uniform";  // uniform | logit_normal | sigmoid
@@ -21,7 +21,7 @@ struct TimestepSampling {
   std::optional<double> mu;
 };
 
-// One sigma drawn with `generator`. Throws omni::Error for an unknown kind.
-FLUX_KONTEXT_API double sample_sigma(const TimestepSampling& sampling, at::Generator generator);
+// One sigma drawn with `generator`. Throws Error for an unknown kind.
+OMNI_API double sample_sigma(const TimestepSampling& sampling, at::Generator generator);
 
-}  // namespace flux_kontext
+}  // namespace omni

@@ -1,16 +1,17 @@
-#include "flux_kontext/model/gradient_checkpoint.hpp"
+#include "omni/training/gradient_checkpoint.hpp"
 
 #include <mutex>
 #include <optional>
 
 #include <ATen/ATen.h>
+#include <torch/utils.h>
 #include <ATen/core/ivalue.h>
 #include <torch/autograd.h>
 #include <torch/custom_class.h>
 
 #include "omni/error.hpp"
 
-namespace flux_kontext {
+namespace omni {
 namespace {
 
 using torch::autograd::AutogradContext;
@@ -159,7 +160,7 @@ std::vector<at::Tensor> checkpointed(BlockFunction block, const std::vector<at::
   recompute->input_count = inputs.size();
   for (const at::Tensor& parameter : parameters) {
     if (!parameter.requires_grad()) {
-      throw omni::Error("checkpointed: every parameter passed must require grad");
+      throw Error("checkpointed: every parameter passed must require grad");
     }
   }
   recompute->parameters = parameters;
@@ -168,4 +169,4 @@ std::vector<at::Tensor> checkpointed(BlockFunction block, const std::vector<at::
   return CheckpointFunction::apply(c10::IValue::make_capsule(recompute), at::TensorList(tensors));
 }
 
-}  // namespace flux_kontext
+}  // namespace omni

@@ -1,4 +1,4 @@
-#include "flux_kontext/trainer/prodigy.hpp"
+#include "omni/training/prodigy.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -11,9 +11,9 @@
 #include <torch/serialize/archive.h>
 
 #include "omni/error.hpp"
-#include "trainer/optimizer_state.hpp"
+#include "optimizer_state.hpp"
 
-namespace flux_kontext {
+namespace omni {
 namespace {
 
 using optimizer_state::read_scalar;
@@ -94,7 +94,7 @@ Prodigy::Prodigy(std::vector<at::Tensor> params, ProdigyOptions defaults)
     : torch::optim::Optimizer({torch::optim::OptimizerParamGroup(std::move(params))},
                               std::make_unique<ProdigyOptions>(defaults)) {
   auto check = [](bool ok, const std::string& what) {
-    if (!ok) throw omni::Error(fmt::format("Prodigy: invalid {}", what));
+    if (!ok) throw Error(fmt::format("Prodigy: invalid {}", what));
   };
   check(defaults.lr() > 0, fmt::format("learning rate {} (expected > 0)", defaults.lr()));
   check(defaults.eps() > 0, fmt::format("eps {} (expected > 0)", defaults.eps()));
@@ -141,7 +141,7 @@ at::Tensor Prodigy::step(LossClosure closure) {
     const auto& options = static_cast<const ProdigyOptions&>(group.options());
     const double group_lr = options.lr();
     if (group_lr != lr && group_lr != 0) {
-      throw omni::Error("Prodigy: parameter groups may differ in learning rate only by having 0");
+      throw Error("Prodigy: parameter groups may differ in learning rate only by having 0");
     }
     const double d0 = options.d0();
     for (const at::Tensor& param : group.params()) {
@@ -240,4 +240,4 @@ void Prodigy::load(torch::serialize::InputArchive& archive) {
   estimate_ = loaded;
 }
 
-}  // namespace flux_kontext
+}  // namespace omni

@@ -1,15 +1,15 @@
-#include "flux_kontext/trainer/optimizer_factory.hpp"
+#include "omni/training/optimizers.hpp"
 
 #include <fmt/format.h>
 #include <torch/optim/adamw.h>
 
-#include "flux_kontext/trainer/adafactor.hpp"
-#include "flux_kontext/trainer/prodigy.hpp"
+#include "omni/training/adafactor.hpp"
+#include "omni/training/prodigy.hpp"
 #include "omni/error.hpp"
 
-namespace flux_kontext {
+namespace omni {
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerConfig& config,
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerSettings& config,
                                                         const std::vector<at::Tensor>& params) {
   if (config.name == "AdamW") {
     torch::optim::AdamWOptions options(config.lr);
@@ -35,7 +35,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerConfig& c
     options.weight_decay(config.weight_decay);
     return std::make_unique<Adafactor>(params, options);
   }
-  throw omni::Error(fmt::format("optimizer.class_path: '{}' is not available in this build of "
+  throw Error(fmt::format("optimizer.class_path: '{}' is not available in this build of "
                                 "omnihost (use AdamW, Prodigy or Adafactor)",
                                 config.name));
 }
@@ -44,4 +44,4 @@ void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
   for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
 }
 
-}  // namespace flux_kontext
+}  // namespace omni

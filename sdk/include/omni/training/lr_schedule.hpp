@@ -3,9 +3,9 @@
 // a pure function of the optimizer step, so a resumed run needs only the step to continue.
 #include <string>
 
-#include "flux_kontext/export.hpp"
+#include "omni/export.hpp"
 
-namespace flux_kontext {
+namespace omni {
 
 struct LrSchedule {
   std::string type = "constant";  // constant | constant_with_warmup | linear | cosine |
@@ -18,7 +18,7 @@ struct LrSchedule {
 };
 
 // The multiplier of the base learning rate for optimizer step `step` (0-based: the factor
-// used by the step that makes `step` steps completed). Throws omni::Error for unknown types.
-FLUX_KONTEXT_API double lr_factor(const LrSchedule& schedule, long step, double base_lr);
+// used by the step that makes `step` steps completed). Throws Error for unknown types.
+OMNI_API double lr_factor(const LrSchedule& schedule, long step, double base_lr);
 
-}  // namespace flux_kontext
+}  // namespace omni

@@ -1,4 +1,4 @@
-#include "flux_kontext/trainer/training_checkpoint.hpp"
+#include "omni/training/training_checkpoint.hpp"
 
 #include <unistd.h>
 
@@ -15,7 +15,7 @@
 
 #include "omni/error.hpp"
 
-namespace flux_kontext {
+namespace omni {
 namespace fs = std::filesystem;
 namespace {
 
@@ -29,7 +29,7 @@ void write_text(const fs::path& file, const std::string& text) {
   std::ofstream out(file, std::ios::binary);
   out << text;
   out.flush();
-  if (!out) throw omni::Error(fmt::format("cannot write '{}'", file.string()));
+  if (!out) throw Error(fmt::format("cannot write '{}'", file.string()));
 }
 
 // Steps of the complete checkpoints in a run's checkpoints folder, ascending.
@@ -56,7 +56,7 @@ fs::path checkpoint_folder(const fs::path& run_dir, std::int64_t step) {
 }
 
 void save_checkpoint(const fs::path& run_dir, const TrainingPosition& position,
-                     const omni::NamedTensors& trainable, torch::optim::Optimizer& optimizer,
+                     const NamedTensors& trainable, torch::optim::Optimizer& optimizer,
                      const std::string& config_yaml,
                      const std::function<void(const fs::path&)>& lora_file_writer,
                      std::optional<int> keep_last_n) {
@@ -65,7 +65,7 @@ void save_checkpoint(const fs::path& run_dir, const TrainingPosition& position,
                            fmt::format(".{}.partial-{}", final_folder.filename().string(), getpid());
   fs::remove_all(partial);
   fs::create_directories(partial);
-  omni::save_safetensors(partial / kWeightsFile, trainable);
+  save_safetensors(partial / kWeightsFile, trainable);
   torch::serialize::OutputArchive archive;
   optimizer.save(archive);
   archive.save_to((partial / kOptimizerFile).string());
@@ -91,11 +91,11 @@ void save_checkpoint(const fs::path& run_dir, const TrainingPosition& position,
 CheckpointContents load_checkpoint(const fs::path& folder) {
   std::error_code error;
   if (!fs::is_directory(folder, error)) {
-    throw omni::Error(fmt::format("--resume: '{}' is not a folder", folder.string()));
+    throw Error(fmt::format("--resume: '{}' is not a folder", folder.string()));
   }
   for (const char* name : {kCompleteMarker, kStateFile, kWeightsFile, kOptimizerFile, kConfigFile}) {
     if (!fs::exists(folder / name, error)) {
-      throw omni::Error(fmt::format(
+      throw Error(fmt::format(
           "--resume: '{}' is not a complete checkpoint: '{}' is missing (an interrupted save?)",
           folder.string(), name));
     }
@@ -110,10 +110,10 @@ CheckpointContents load_checkpoint(const fs::path& folder) {
     contents.position.cursor = state.at("cursor").get<std::int64_t>();
     contents.position.smoothed_loss = state.at("smoothed_loss").get<double>();
   } catch (const nlohmann::json::exception& e) {
-    throw omni::Error(fmt::format("--resume: '{}' is unreadable: {}",
+    throw Error(fmt::format("--resume: '{}' is unreadable: {}",
                                   (folder / kStateFile).string(), e.what()));
   }
-  auto weights = omni::SafetensorsFile::open(folder / kWeightsFile);
+  auto weights = SafetensorsFile::open(folder / kWeightsFile);
   for (const std::string& name : weights->names()) {
     contents.trainable.emplace_back(name, weights->tensor(name).clone());
   }
@@ -155,8 +155,8 @@ fs::path create_run_folder(const fs::path& output_dir) {
     std::error_code error;
     // create_directory is atomic: it fails when the folder exists, so two runs never share.
     if (fs::create_directory(folder, error)) return folder;
-    if (error) throw omni::Error(fmt::format("cannot create run folder '{}': {}", folder.string(), error.message()));
+    if (error) throw Error(fmt::format("cannot create run folder '{}': {}", folder.string(), error.message()));
   }
 }
 
-}  // namespace flux_kontext
+}  // namespace omni

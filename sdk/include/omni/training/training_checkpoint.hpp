@@ -10,10 +10,10 @@
 
 #include <torch/optim/optimizer.h>
 
-#include "flux_kontext/export.hpp"
+#include "omni/export.hpp"
 #include "omni/safetensors.hpp"
 
-namespace flux_kontext {
+namespace omni {
 
 // Where training stands after `step` optimizer steps: the next batch is batch `cursor` of
 // epoch `epoch`'s order. Everything random derives from the seed and this position.
@@ -26,33 +26,33 @@ struct TrainingPosition {
 
 struct CheckpointContents {
   TrainingPosition position;
-  omni::NamedTensors trainable;  // the LoRA parameters by name
+  NamedTensors trainable;  // the LoRA parameters by name
   std::filesystem::path optimizer_file;
   std::string config_yaml;
 };
 
-FLUX_KONTEXT_API std::filesystem::path checkpoint_folder(const std::filesystem::path& run_dir,
+OMNI_API std::filesystem::path checkpoint_folder(const std::filesystem::path& run_dir,
                                                          std::int64_t step);
 
 // Writes a complete checkpoint (and the diffusers LoRA file, `lora_file_writer`, beside it for
 // users), then removes all but the newest `keep_last_n` (when given).
-FLUX_KONTEXT_API void save_checkpoint(const std::filesystem::path& run_dir,
+OMNI_API void save_checkpoint(const std::filesystem::path& run_dir,
                                       const TrainingPosition& position,
-                                      const omni::NamedTensors& trainable,
+                                      const NamedTensors& trainable,
                                       torch::optim::Optimizer& optimizer,
                                       const std::string& config_yaml,
                                       const std::function<void(const std::filesystem::path&)>& lora_file_writer,
                                       std::optional<int> keep_last_n);
 
-// Reads a checkpoint folder; throws omni::Error naming the folder and what is missing when it
+// Reads a checkpoint folder; throws Error naming the folder and what is missing when it
 // is not a complete checkpoint.
-FLUX_KONTEXT_API CheckpointContents load_checkpoint(const std::filesystem::path& folder);
+OMNI_API CheckpointContents load_checkpoint(const std::filesystem::path& folder);
 
 // The newest complete checkpoint under `output_dir` (any run), for `--resume latest`.
-FLUX_KONTEXT_API std::optional<std::filesystem::path> latest_checkpoint(
+OMNI_API std::optional<std::filesystem::path> latest_checkpoint(
     const std::filesystem::path& output_dir);
 
 // A new run folder `<output_dir>/run-<YYYYmmdd-HHMMSS>[-N]`, never an existing one.
-FLUX_KONTEXT_API std::filesystem::path create_run_folder(const std::filesystem::path& output_dir);
+OMNI_API std::filesystem::path create_run_folder(const std::filesystem::path& output_dir);
 
-}  // namespace flux_kontext
+}  // namespace omni

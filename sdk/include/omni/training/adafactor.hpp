@@ -13,11 +13,11 @@
 #include <torch/arg.h>
 #include <torch/optim/optimizer.h>
 
-#include "flux_kontext/export.hpp"
+#include "omni/export.hpp"
 
-namespace flux_kontext {
+namespace omni {
 
-struct FLUX_KONTEXT_API AdafactorOptions
+struct OMNI_API AdafactorOptions
     : public torch::optim::OptimizerCloneableOptions<AdafactorOptions> {
   AdafactorOptions(double lr = 1e-3);  // NOLINT: LibTorch's loader builds options from an lr
   TORCH_ARG(double, lr) = 1e-3;
@@ -33,7 +33,7 @@ struct FLUX_KONTEXT_API AdafactorOptions
   void set_lr(const double lr) override;
 };
 
-struct FLUX_KONTEXT_API AdafactorParamState
+struct OMNI_API AdafactorParamState
     : public torch::optim::OptimizerCloneableParamState<AdafactorParamState> {
   TORCH_ARG(std::int64_t, step) = 0;
   TORCH_ARG(at::Tensor, exp_avg_sq_row);  // matrices: mean over the last dimension
@@ -45,7 +45,7 @@ struct FLUX_KONTEXT_API AdafactorParamState
   void serialize(torch::serialize::OutputArchive& archive) const override;
 };
 
-class FLUX_KONTEXT_API Adafactor : public torch::optim::Optimizer {
+class OMNI_API Adafactor : public torch::optim::Optimizer {
  public:
   explicit Adafactor(std::vector<at::Tensor> params, AdafactorOptions defaults = {});
 
@@ -54,4 +54,4 @@ class FLUX_KONTEXT_API Adafactor : public torch::optim::Optimizer {
   void load(torch::serialize::InputArchive& archive) override;
 };
 
-}  // namespace flux_kontext
+}  // namespace omni

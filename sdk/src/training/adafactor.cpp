@@ -1,4 +1,4 @@
-#include "flux_kontext/trainer/adafactor.hpp"
+#include "omni/training/adafactor.hpp"
 
 #include <cmath>
 
@@ -9,9 +9,9 @@
 #include <torch/serialize/archive.h>
 
 #include "omni/error.hpp"
-#include "trainer/optimizer_state.hpp"
+#include "optimizer_state.hpp"
 
-namespace flux_kontext {
+namespace omni {
 namespace {
 
 using optimizer_state::read_value;
@@ -73,10 +73,10 @@ Adafactor::Adafactor(std::vector<at::Tensor> params, AdafactorOptions defaults)
     : torch::optim::Optimizer({torch::optim::OptimizerParamGroup(std::move(params))},
                               std::make_unique<AdafactorOptions>(defaults)) {
   if (!(defaults.lr() > 0)) {
-    throw omni::Error(fmt::format("Adafactor: invalid learning rate {} (expected > 0)", defaults.lr()));
+    throw Error(fmt::format("Adafactor: invalid learning rate {} (expected > 0)", defaults.lr()));
   }
   if (defaults.weight_decay() < 0) {
-    throw omni::Error(fmt::format("Adafactor: invalid weight_decay {} (expected >= 0)",
+    throw Error(fmt::format("Adafactor: invalid weight_decay {} (expected >= 0)",
                                   defaults.weight_decay()));
   }
 }
@@ -147,4 +147,4 @@ void Adafactor::load(torch::serialize::InputArchive& archive) {
   torch::optim::serialize<AdafactorParamState, AdafactorOptions>(archive, *this);
 }
 
-}  // namespace flux_kontext
+}  // namespace omni
