@@ -35,7 +35,9 @@ int plugin_command(const std::vector<std::string>& words) {
   }
   const std::vector<std::string> arguments(words.begin() + static_cast<long>(best_length),
                                            words.end());
-  return registry.command(best_name).run(arguments);
+  const CommandFactory& command = registry.command(best_name);
+  if (command.run_with_components) return command.run_with_components(arguments, registry);
+  return command.run(arguments);
 }
 
 }  // namespace omni::host

@@ -1,7 +1,6 @@
 // Out-of-line destructors: the key functions that give each exported class one type info.
 #include "omni/component.hpp"
 #include "omni/error.hpp"
-#include "omni/image_encoder.hpp"
 #include "omni/prompt_enhancer.hpp"
 #include "omni/text_encoder.hpp"
 #include "omni/tokenizer.hpp"
@@ -15,7 +14,6 @@ Registrar::~Registrar() = default;
 ComponentProvider::~ComponentProvider() = default;
 Trainer::~Trainer() = default;
 TextEncoder::~TextEncoder() = default;
-ImageEncoder::~ImageEncoder() = default;
 PromptEnhancer::~PromptEnhancer() = default;
 Tokenizer::~Tokenizer() = default;
 
@@ -23,7 +21,6 @@ std::string_view kind_name(ComponentKind kind) {
   switch (kind) {
     case ComponentKind::trainer: return "trainer";
     case ComponentKind::text_encoder: return "text encoder";
-    case ComponentKind::image_encoder: return "image encoder";
     case ComponentKind::prompt_enhancer: return "prompt enhancer";
     case ComponentKind::command: return "command";
     case ComponentKind::tokenizer: return "tokenizer";

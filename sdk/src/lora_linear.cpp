@@ -88,13 +88,4 @@ void LoraLinearImpl::detach_lora() {
   lora_scale = 0.0;
 }
 
-void LoraLinearImpl::fuse_lora(double extra_scale) {
-  if (!has_lora()) return;
-  torch::NoGradGuard no_grad;
-  at::Tensor delta = at::matmul(lora_B->weight.to(at::kFloat), lora_A->weight.to(at::kFloat)) *
-                     (lora_scale * extra_scale);
-  weight.copy_((weight.to(at::kFloat) + delta.to(weight.device())).to(weight.scalar_type()));
-  detach_lora();
-}
-
 }  // namespace omni

@@ -7,7 +7,6 @@
 
 #include "omni/config.hpp"
 #include "omni/error.hpp"
-#include "omni/image_encoder.hpp"
 #include "omni/prompt_enhancer.hpp"
 #include "omni/text_encoder.hpp"
 #include "omni/trainer.hpp"
@@ -55,9 +54,6 @@ class StagingRegistrar final : public Registrar {
   void add_text_encoder(TextEncoderFactory factory) override {
     text_encoders.push_back(std::move(factory));
   }
-  void add_image_encoder(ImageEncoderFactory factory) override {
-    image_encoders.push_back(std::move(factory));
-  }
   void add_prompt_enhancer(PromptEnhancerFactory factory) override {
     prompt_enhancers.push_back(std::move(factory));
   }
@@ -68,7 +64,6 @@ class StagingRegistrar final : public Registrar {
 
   std::vector<TrainerFactory> trainers;
   std::vector<TextEncoderFactory> text_encoders;
-  std::vector<ImageEncoderFactory> image_encoders;
   std::vector<PromptEnhancerFactory> prompt_enhancers;
   std::vector<CommandFactory> commands;
   std::vector<TokenizerFactory> tokenizers;
@@ -85,7 +80,7 @@ void check_complete(const Factory& factory, ComponentKind kind) {
 
 void check_complete(const CommandFactory& factory, ComponentKind kind) {
   if (factory.name.empty()) throw Error(fmt::format("registers a {} without a name", kind_name(kind)));
-  if (!factory.run) {
+  if (!factory.run && !factory.run_with_components) {
     throw Error(fmt::format("registers command '{}' without a run function", factory.name));
   }
 }
@@ -138,7 +133,6 @@ void list_into(const Table<Factory>& table, ComponentKind kind,
 struct Registry::Tables {
   Table<TrainerFactory> trainers;
   Table<TextEncoderFactory> text_encoders;
-  Table<ImageEncoderFactory> image_encoders;
   Table<PromptEnhancerFactory> prompt_enhancers;
   Table<CommandFactory> commands;
   Table<TokenizerFactory> tokenizers;
@@ -154,14 +148,12 @@ std::vector<ComponentEntry> Registry::register_from(
   Tables& t = *tables_;
   check_new(t.trainers, staging.trainers, ComponentKind::trainer, origin);
   check_new(t.text_encoders, staging.text_encoders, ComponentKind::text_encoder, origin);
-  check_new(t.image_encoders, staging.image_encoders, ComponentKind::image_encoder, origin);
   check_new(t.prompt_enhancers, staging.prompt_enhancers, ComponentKind::prompt_enhancer, origin);
   check_new(t.commands, staging.commands, ComponentKind::command, origin);
   check_new(t.tokenizers, staging.tokenizers, ComponentKind::tokenizer, origin);
   std::vector<ComponentEntry> added;
   commit(t.trainers, staging.trainers, ComponentKind::trainer, origin, added);
   commit(t.text_encoders, staging.text_encoders, ComponentKind::text_encoder, origin, added);
-  commit(t.image_encoders, staging.image_encoders, ComponentKind::image_encoder, origin, added);
   commit(t.prompt_enhancers, staging.prompt_enhancers, ComponentKind::prompt_enhancer, origin,
          added);
   commit(t.commands, staging.commands, ComponentKind::command, origin, added);
@@ -174,9 +166,6 @@ const TrainerFactory& Registry::trainer(std::string_view name) const {
 }
 const TextEncoderFactory& Registry::text_encoder(std::string_view name) const {
   return find_in(tables_->text_encoders, ComponentKind::text_encoder, name);
-}
-const ImageEncoderFactory& Registry::image_encoder(std::string_view name) const {
-  return find_in(tables_->image_encoders, ComponentKind::image_encoder, name);
 }
 const PromptEnhancerFactory& Registry::prompt_enhancer(std::string_view name) const {
   return find_in(tables_->prompt_enhancers, ComponentKind::prompt_enhancer, name);
@@ -192,7 +181,6 @@ std::vector<std::string> Registry::names(ComponentKind kind) const {
   switch (kind) {
     case ComponentKind::trainer: return keys_of(tables_->trainers);
     case ComponentKind::text_encoder: return keys_of(tables_->text_encoders);
-    case ComponentKind::image_encoder: return keys_of(tables_->image_encoders);
     case ComponentKind::prompt_enhancer: return keys_of(tables_->prompt_enhancers);
     case ComponentKind::command: return keys_of(tables_->commands);
     case ComponentKind::tokenizer: return keys_of(tables_->tokenizers);
@@ -211,20 +199,19 @@ std::vector<ComponentEntry> Registry::entries() const {
   std::vector<ComponentEntry> out;
   list_into(tables_->trainers, ComponentKind::trainer, out);
   list_into(tables_->text_encoders, ComponentKind::text_encoder, out);
-  list_into(tables_->image_encoders, ComponentKind::image_encoder, out);
   list_into(tables_->prompt_enhancers, ComponentKind::prompt_enhancer, out);
   list_into(tables_->commands, ComponentKind::command, out);
   list_into(tables_->tokenizers, ComponentKind::tokenizer, out);
   return out;
 }
 
+std::unique_ptr<Trainer> Registry::make_trainer(std::string_view name,
+                                                const ConfigView& root) const {
+  return trainer(name).create(root, *this);
+}
 std::unique_ptr<TextEncoder> Registry::make_text_encoder(std::string_view name,
                                                          const ConfigView& options) const {
   return text_encoder(name).create(options, *this);
-}
-std::unique_ptr<ImageEncoder> Registry::make_image_encoder(std::string_view name,
-                                                           const ConfigView& options) const {
-  return image_encoder(name).create(options, *this);
 }
 std::unique_ptr<PromptEnhancer> Registry::make_prompt_enhancer(std::string_view name,
                                                                const ConfigView& options) const {
@@ -236,7 +223,6 @@ void Registry::validate_component(ComponentKind kind, std::string_view name,
   switch (kind) {
     case ComponentKind::trainer: return trainer(name).validate(options, *this);
     case ComponentKind::text_encoder: return text_encoder(name).validate(options, *this);
-    case ComponentKind::image_encoder: return image_encoder(name).validate(options, *this);
     case ComponentKind::prompt_enhancer: return prompt_enhancer(name).validate(options, *this);
     case ComponentKind::command: command(name); return;
     case ComponentKind::tokenizer: tokenizer(name); return;

@@ -115,7 +115,7 @@ TEST_SUITE("dreamomni2") {
     result = run_host("debug position-ids --trainer NoSuchTrainer --target 32x32 --control 32x32 --out " +
                       quote(out.string()));
     CHECK(result.exit_code != 0);
-    CHECK(result.output.find("known: DreamOmni2, FluxKontext") != std::string::npos);
+    CHECK(result.output.find("known trainers: DreamOmni2, FluxKontext") != std::string::npos);
     result = run_host("debug position-ids --trainer DreamOmni2 --target 30x32 --control 32x32 --out " +
                       quote(out.string()));
     CHECK(result.exit_code != 0);

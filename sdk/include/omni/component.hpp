@@ -14,11 +14,10 @@ class ConfigView;
 class ComponentProvider;
 class Trainer;
 class TextEncoder;
-class ImageEncoder;
 class PromptEnhancer;
 struct TokenizerFactory;
 
-enum class ComponentKind { trainer, text_encoder, image_encoder, prompt_enhancer, command, tokenizer };
+enum class ComponentKind { trainer, text_encoder, prompt_enhancer, command, tokenizer };
 
 // "trainer", "text encoder", ... as written in messages.
 OMNI_API std::string_view kind_name(ComponentKind kind);
@@ -40,7 +39,6 @@ struct ComponentFactory {
 
 using TrainerFactory = ComponentFactory<Trainer>;
 using TextEncoderFactory = ComponentFactory<TextEncoder>;
-using ImageEncoderFactory = ComponentFactory<ImageEncoder>;
 using PromptEnhancerFactory = ComponentFactory<PromptEnhancer>;
 
 // A host subcommand contributed by a plugin, e.g. "debug flux-forward". `run` gets the
@@ -49,6 +47,10 @@ struct CommandFactory {
   std::string name;
   std::string summary;
   std::function<int(const std::vector<std::string>& arguments)> run;
+  // Instead of `run`, for a command that builds components by name (a trainer, for
+  // `debug position-ids`): it also gets the host's registry.
+  std::function<int(const std::vector<std::string>& arguments, const ComponentProvider& components)>
+      run_with_components;
 };
 
 // How plugins hand their factories to the host. Called only from a plugin's registration
@@ -58,10 +60,8 @@ class OMNI_API Registrar {
   virtual ~Registrar();
   virtual void add_trainer(TrainerFactory factory) = 0;
   virtual void add_text_encoder(TextEncoderFactory factory) = 0;
-  virtual void add_image_encoder(ImageEncoderFactory factory) = 0;
   virtual void add_prompt_enhancer(PromptEnhancerFactory factory) = 0;
   virtual void add_command(CommandFactory factory) = 0;
-  // Added in ABI 1.1, last so that the slots above keep their places.
   virtual void add_tokenizer(TokenizerFactory factory) = 0;
 };
 
@@ -70,10 +70,11 @@ class OMNI_API Registrar {
 class OMNI_API ComponentProvider {
  public:
   virtual ~ComponentProvider();
+  // A trainer from a whole config document (`root`), as the host builds it for `run`.
+  virtual std::unique_ptr<Trainer> make_trainer(std::string_view name,
+                                                const ConfigView& root) const = 0;
   virtual std::unique_ptr<TextEncoder> make_text_encoder(std::string_view name,
                                                          const ConfigView& options) const = 0;
-  virtual std::unique_ptr<ImageEncoder> make_image_encoder(std::string_view name,
-                                                           const ConfigView& options) const = 0;
   virtual std::unique_ptr<PromptEnhancer> make_prompt_enhancer(
       std::string_view name, const ConfigView& options) const = 0;
   // Runs the named component's `validate`; throws omni::Error naming the known ones on a miss.

@@ -32,8 +32,6 @@ class OMNI_API LoraLinearImpl : public torch::nn::Module {
                    c10::ScalarType dtype = c10::kFloat);
   void detach_lora();
   bool has_lora() const { return static_cast<bool>(lora_A); }
-  // Folds the adapter into the base weight (for inference with a fixed LoRA) and detaches it.
-  void fuse_lora(double extra_scale = 1.0);
 
   // A fixed extra adapter (a base LoRA stacked under the trained one): its output
   // scale * up(down(x)) is added in forward, it is never trained and never saved with the

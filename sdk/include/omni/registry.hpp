@@ -36,7 +36,6 @@ class OMNI_API Registry final : public ComponentProvider {
   // Lookups throw omni::Error listing the known names of that kind on a miss.
   const TrainerFactory& trainer(std::string_view name) const;
   const TextEncoderFactory& text_encoder(std::string_view name) const;
-  const ImageEncoderFactory& image_encoder(std::string_view name) const;
   const PromptEnhancerFactory& prompt_enhancer(std::string_view name) const;
   const CommandFactory& command(std::string_view name) const;
   const TokenizerFactory& tokenizer(std::string_view name) const;
@@ -45,10 +44,10 @@ class OMNI_API Registry final : public ComponentProvider {
   std::vector<std::string> names(ComponentKind kind) const;  // sorted
   std::vector<ComponentEntry> entries() const;               // by kind, then name
 
+  std::unique_ptr<Trainer> make_trainer(std::string_view name,
+                                        const ConfigView& root) const override;
   std::unique_ptr<TextEncoder> make_text_encoder(std::string_view name,
                                                  const ConfigView& options) const override;
-  std::unique_ptr<ImageEncoder> make_image_encoder(std::string_view name,
-                                                   const ConfigView& options) const override;
   std::unique_ptr<PromptEnhancer> make_prompt_enhancer(std::string_view name,
                                                        const ConfigView& options) const override;
   void validate_component(ComponentKind kind, std::string_view name,

@@ -7,7 +7,6 @@
 #include <string_view>
 
 #include "omni/config.hpp"
-#include "omni/image_encoder.hpp"
 #include "omni/plugin_loader.hpp"
 #include "omni/prompt_enhancer.hpp"
 #include "omni/registry.hpp"

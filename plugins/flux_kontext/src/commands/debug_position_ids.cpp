@@ -6,7 +6,8 @@
 #include <fmt/format.h>
 
 #include "commands/debug_command_support.hpp"
-#include "flux_kontext/trainer/registration.hpp"
+#include "flux_kontext/trainer/flux_kontext_trainer.hpp"
+#include "omni/config.hpp"
 #include "omni/error.hpp"
 #include "omni/safetensors.hpp"
 
@@ -32,7 +33,17 @@ PackedGrid parse_size(const std::string& text, const std::string& option) {
   return {height / kPixelsPerToken, width / kPixelsPerToken};
 }
 
-int run_debug_position_ids(const std::vector<std::string>& arguments) {
+// The trainer by its registered name, as `run` would build it (the config's model is never
+// loaded: position ids need none).
+std::unique_ptr<omni::Trainer> make_named_trainer(const std::string& name,
+                                                  const omni::ComponentProvider& components) {
+  const omni::ConfigDocument document = omni::ConfigDocument::from_string(
+      "model: {pretrained_model_name_or_path: unused}\n", "debug position-ids");
+  return components.make_trainer(name, document.root());
+}
+
+int run_debug_position_ids(const std::vector<std::string>& arguments,
+                           const omni::ComponentProvider& components) {
   cxxopts::Options options("omnihost debug position-ids",
                            "Write the image-token position ids a trainer builds for a target "
                            "and its control images (target first).");
@@ -53,7 +64,13 @@ int run_debug_position_ids(const std::vector<std::string>& arguments) {
     controls.push_back(parse_size(text, "--control"));
   }
   const std::string name = (*parsed)["trainer"].as<std::string>();
-  const auto trainer = make_kontext_trainer(name, TrainerConfig{});
+  const std::unique_ptr<omni::Trainer> made = make_named_trainer(name, components);
+  const auto* trainer = dynamic_cast<const FluxKontextTrainer*>(made.get());
+  if (trainer == nullptr) {
+    throw omni::Error(fmt::format("debug position-ids: trainer '{}' is not of the FluxKontext "
+                                  "family (its position ids are not FluxKontextTrainer's)",
+                                  name));
+  }
   const at::Tensor ids = trainer->image_ids(target, controls).to(at::kFloat).contiguous();
   const std::string out = (*parsed)["out"].as<std::string>();
   omni::save_safetensors(out, {{"img_ids", ids}},
@@ -67,9 +84,11 @@ int run_debug_position_ids(const std::vector<std::string>& arguments) {
 }  // namespace
 
 omni::CommandFactory debug_position_ids_command() {
-  return omni::CommandFactory{"debug position-ids",
-                              "write the image position ids a trainer builds for given sizes",
-                              run_debug_position_ids};
+  omni::CommandFactory command;
+  command.name = "debug position-ids";
+  command.summary = "write the image position ids a trainer builds for given sizes";
+  command.run_with_components = run_debug_position_ids;
+  return command;
 }
 
 }  // namespace flux_kontext

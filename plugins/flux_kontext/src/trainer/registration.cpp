@@ -55,31 +55,10 @@ void validate_text_encoders(const omni::ConfigView& root, const TrainerConfig& c
   }
 }
 
-std::map<std::string, KontextTrainerMaker>& trainer_catalog() {
-  static std::map<std::string, KontextTrainerMaker> catalog;
-  return catalog;
-}
-
 }  // namespace
-
-std::unique_ptr<FluxKontextTrainer> make_kontext_trainer(const std::string& name,
-                                                         TrainerConfig config) {
-  const auto& catalog = trainer_catalog();
-  auto found = catalog.find(name);
-  if (found == catalog.end()) {
-    std::vector<std::string> known;
-    for (const auto& item : catalog) known.push_back(item.first);
-    throw omni::Error(fmt::format("no FluxKontext-family trainer named '{}' is loaded (known: {})",
-                                  name, fmt::join(known, ", ")));
-  }
-  std::unique_ptr<FluxKontextTrainer> trainer = found->second(std::move(config));
-  trainer->set_registered_name(name);
-  return trainer;
-}
 
 omni::TrainerFactory make_trainer_factory(std::string name, std::string summary,
                                           KontextTrainerMaker make, TrainerConfig defaults) {
-  trainer_catalog()[name] = make;
   omni::TrainerFactory factory;
   factory.name = std::move(name);
   factory.summary = std::move(summary);

@@ -9,21 +9,14 @@
 
 namespace flux_kontext {
 
-// Builds one trainer of the family. A plain function (a lambda without captures): the
-// catalog below outlives no plugin's code when it is destroyed.
+// Builds one trainer of the family (a lambda without captures).
 using KontextTrainerMaker = std::unique_ptr<FluxKontextTrainer> (*)(TrainerConfig);
 
 // A trainer factory whose validation is the shared schema (plus, when the config asks for
 // a prompt enhancer, that enhancer's presence in the registry) and whose `create` calls
-// `make` with the config parsed over `defaults`. Also records `make` in the family's catalog.
+// `make` with the config parsed over `defaults`.
 FLUX_KONTEXT_API omni::TrainerFactory make_trainer_factory(std::string name, std::string summary,
                                                            KontextTrainerMaker make,
                                                            TrainerConfig defaults = {});
-
-// The family's trainers registered so far (by make_trainer_factory), so that this library's
-// tools (`debug position-ids`) build them by name. An unknown name is an omni::Error listing
-// the known ones.
-FLUX_KONTEXT_API std::unique_ptr<FluxKontextTrainer> make_kontext_trainer(const std::string& name,
-                                                                          TrainerConfig config);
 
 }  // namespace flux_kontext
