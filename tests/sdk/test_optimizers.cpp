@@ -11,9 +11,11 @@
 
 #include <ATen/ATen.h>
 #include <torch/serialize/input-archive.h>
+#include <torch/nn/utils/clip_grad.h>
 #include <torch/serialize/output-archive.h>
 
 #include "omni/training/adafactor.hpp"
+#include "omni/training/gradient_clipping.hpp"
 #include "omni/training/prodigy.hpp"
 
 namespace {
@@ -320,5 +322,36 @@ TEST_SUITE("optimizers") {
       after.step();
     }
     CHECK(at::equal(resumed, straight));
+  }
+
+  TEST_CASE("clip_grad_norm clips as torch's clip_grad_norm_ does, the norm staying a tensor") {
+    const auto make = [](double scale) {
+      std::vector<at::Tensor> params;
+      for (std::int64_t n : {3, 5, 7}) {
+        at::Tensor p = at::randn({n}).requires_grad_(true);
+        p.mutable_grad() = at::randn({n}) * scale;
+        params.push_back(p);
+      }
+      return params;
+    };
+    for (double scale : {10.0, 0.01}) {  // clipped, then left alone
+      CAPTURE(scale);
+      at::manual_seed(3);
+      std::vector<at::Tensor> ours = make(scale);
+      at::manual_seed(3);
+      std::vector<at::Tensor> theirs = make(scale);
+      const std::vector<at::Tensor> before{ours[0].grad().clone(), ours[1].grad().clone(),
+                                           ours[2].grad().clone()};
+      const at::Tensor norm = omni::clip_grad_norm(ours, 1.0);
+      const double expected = torch::nn::utils::clip_grad_norm_(theirs, 1.0);
+      CHECK(norm.dim() == 0);
+      CHECK(norm.item<double>() == doctest::Approx(expected).epsilon(1e-6));
+      for (std::size_t i = 0; i < ours.size(); ++i) {
+        CHECK(at::allclose(ours[i].grad(), theirs[i].grad(), 1e-6, 1e-7));
+        if (scale < 1) CHECK(at::equal(ours[i].grad(), before[i]));
+      }
+    }
+    const at::Tensor none = at::zeros({2}).requires_grad_(true);
+    CHECK(omni::clip_grad_norm({none}, 1.0).item<double>() == 0.0);
   }
 }

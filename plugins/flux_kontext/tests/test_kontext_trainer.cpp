@@ -242,6 +242,24 @@ TEST_SUITE("kontext_trainer") {
           omni::read_image(folder.output() / "predictions" / "out.png").pixels);
   }
 
+  TEST_CASE("train.log_every logs the mean loss of each window of steps, and nothing between") {
+    TrainingSetup every("", 1), third("", 1);
+    const std::string fit = " --mode fit --set train.max_train_steps=6 --set train.checkpointing_steps=100";
+    REQUIRE(run_host("run " + quote(every.config.string()) + fit).exit_code == 0);
+    const auto result = run_host("run " + quote(third.config.string()) + fit + " --set train.log_every=3");
+    CAPTURE(result.output);
+    REQUIRE(result.exit_code == 0);
+    const std::vector<double> all = losses(every.run_folder() / "metrics.jsonl");
+    const std::vector<double> windows = losses(third.run_folder() / "metrics.jsonl");
+    REQUIRE(all.size() == 6);
+    REQUIRE(windows.size() == 2);
+    // Logging is all that differs: the same steps, their losses averaged per window.
+    CHECK(windows[0] == doctest::Approx((all[0] + all[1] + all[2]) / 3).epsilon(1e-5));
+    CHECK(windows[1] == doctest::Approx((all[3] + all[4] + all[5]) / 3).epsilon(1e-5));
+    CHECK(identical(read_all(every.run_folder() / "pytorch_lora_weights.safetensors"),
+                    read_all(third.run_folder() / "pytorch_lora_weights.safetensors")));
+  }
+
   TEST_CASE("bad inputs stop the run with a clear message") {
     TrainingSetup setup;
     SUBCASE("an image smaller than one latent patch") {

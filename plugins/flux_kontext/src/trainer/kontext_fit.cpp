@@ -6,13 +6,13 @@
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
-#include <torch/nn/utils/clip_grad.h>
 #include <torch/serialize/input-archive.h>
 
 #include "flux_kontext/trainer/flux_kontext_trainer.hpp"
 #include "flux_kontext/trainer/kontext_components.hpp"
 #include "omni/training/lora_adapters.hpp"
 #include "flux_kontext/lora/lora_files.hpp"
+#include "omni/training/gradient_clipping.hpp"
 #include "omni/training/lr_schedule.hpp"
 #include "omni/training/optimizers.hpp"
 #include "flux_kontext/trainer/sample_randomness.hpp"
@@ -327,36 +327,59 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
                     train.keep_last_n);
   };
 
+  // The step's loss and gradient norm stay on the device; the host reads them only when the
+  // log writes (every train.log_every steps, and before a checkpoint, a validation or the
+  // end), so that a GPU step never waits for the host in between.
+  at::Tensor window_loss;  // sum over the steps since the last log line of each step's loss
+  at::Tensor last_grad_norm;
+  std::int64_t window_steps = 0;
+  double last_lr = 0;
+  auto write_log = [&]() {
+    if (window_steps == 0) return;
+    const double loss = (window_loss / static_cast<double>(window_steps)).item<double>();
+    log.step(position, loss, last_lr, last_grad_norm.item<double>());
+    position.smoothed_loss = log.smoothed_loss();
+    window_loss = at::Tensor();
+    window_steps = 0;
+  };
+
   const auto seed = static_cast<std::uint64_t>(train.seed);
   std::int64_t last_saved = resumed ? position.step : -1;
   bool stopped = false;
   while (position.step < train.max_train_steps && !stopped) {
     auto batches = epoch_batches(plan, seed, position.epoch, config_.data);
     std::int64_t micro = 0;
-    double accumulated = 0;
+    at::Tensor accumulated;  // the micro-batches' summed loss, on the device
     for (std::int64_t b = position.cursor; b < static_cast<std::int64_t>(batches.size()); ++b) {
       const auto& batch = batches[static_cast<std::size_t>(b)];
       std::vector<const CachedSample*> members;
       for (std::int64_t index : batch) members.push_back(&samples[static_cast<std::size_t>(index)]);
       at::Tensor loss = batch_loss(*model, members, batch, position.epoch, empty_prompt, mu);
       (loss / static_cast<double>(train.gradient_accumulation_steps)).backward();
-      accumulated += loss.item<double>();
+      accumulated = accumulated.defined() ? accumulated + loss.detach() : loss.detach();
       if (++micro < train.gradient_accumulation_steps && b + 1 < static_cast<std::int64_t>(batches.size())) {
         continue;
       }
       const double lr = config_.optimizer.lr * omni::lr_factor(schedule, position.step, config_.optimizer.lr);
       omni::set_learning_rate(*optimizer, lr);
-      const double grad_norm = torch::nn::utils::clip_grad_norm_(params, train.max_grad_norm);
+      last_grad_norm = omni::clip_grad_norm(params, train.max_grad_norm);
       optimizer->step();
       optimizer->zero_grad();
       position.step += 1;
       position.cursor = b + 1;
-      log.step(position, accumulated / static_cast<double>(micro), lr, grad_norm);
-      position.smoothed_loss = log.smoothed_loss();
+      const at::Tensor step_loss = accumulated / static_cast<double>(micro);
+      window_loss = window_loss.defined() ? window_loss + step_loss : step_loss;
+      window_steps += 1;
+      last_lr = lr;
       micro = 0;
-      accumulated = 0;
-      if (validation && validation->due(position.step)) validate();
-      if (position.step % train.checkpointing_steps == 0) {
+      accumulated = at::Tensor();
+      const bool validating = validation && validation->due(position.step);
+      const bool checkpointing = position.step % train.checkpointing_steps == 0;
+      const bool last = position.step >= train.max_train_steps ||
+                        (context.stop_requested && context.stop_requested->load());
+      if (position.step % train.log_every == 0 || validating || checkpointing || last) write_log();
+      if (validating) validate();
+      if (checkpointing) {
         checkpoint();
         last_saved = position.step;
       }
@@ -372,6 +395,7 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
     }
     optimizer->zero_grad();  // gradients of an unfinished accumulation are not carried over
   }
+  write_log();
   if (last_saved != position.step) checkpoint();
   if (stopped) {
     fmt::print("fit: stopped at step {}; continue with --resume {}\n", position.step,
