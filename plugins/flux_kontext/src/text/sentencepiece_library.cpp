@@ -28,12 +28,15 @@ namespace {
 
 constexpr const char* kLibraryName = "libomni_sentencepiece.so";
 
-// Beside libomni_flux_kontext, both in the build tree and once installed.
+// Beside libomni_flux_kontext, both in the build tree and once installed. Programs that link
+// the Flux objects directly (the tests, the benchmarks) find it through their RUNPATH.
 std::filesystem::path library_path() {
   Dl_info info{};
   if (dladdr(reinterpret_cast<const void*>(&library_path), &info) != 0 &&
       info.dli_fname != nullptr) {
-    return std::filesystem::path(info.dli_fname).parent_path() / kLibraryName;
+    const auto beside = std::filesystem::path(info.dli_fname).parent_path() / kLibraryName;
+    std::error_code error;
+    if (std::filesystem::exists(beside, error)) return beside;
   }
   return kLibraryName;
 }

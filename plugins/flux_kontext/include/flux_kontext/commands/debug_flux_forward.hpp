@@ -6,14 +6,13 @@
 #include <string>
 #include <vector>
 
-#include "flux_kontext/export.hpp"
 #include "omni/component.hpp"
 
 namespace flux_kontext {
 
 // Returns the exit code; throws omni::Error on bad options or inputs.
-FLUX_KONTEXT_API int run_debug_flux_forward(const std::vector<std::string>& arguments);
+int run_debug_flux_forward(const std::vector<std::string>& arguments);
 
-FLUX_KONTEXT_API omni::CommandFactory debug_flux_forward_command();
+omni::CommandFactory debug_flux_forward_command();
 
 }  // namespace flux_kontext

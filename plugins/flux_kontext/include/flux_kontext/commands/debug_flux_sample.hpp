@@ -3,7 +3,6 @@
 // whole Euler sampling loop and VAE decode on the inputs of a tensors file laid out as
 // ../shared/fixtures/flux/sampling_cases.safetensors, so the C++ loop can be compared with
 // diffusers' FluxKontextPipeline.
-#include "flux_kontext/export.hpp"
 #include "omni/component.hpp"
 
 namespace flux_kontext {
@@ -11,6 +10,6 @@ namespace flux_kontext {
 // Reads encoder_hidden_states, pooled_projections, guidance, TAG.initial_noise,
 // TAG.control_tokens, TAG.img_ids (and the metadata target_hw); writes TAG.final_latents and
 // TAG.image.
-FLUX_KONTEXT_API omni::CommandFactory debug_flux_sample_command();
+omni::CommandFactory debug_flux_sample_command();
 
 }  // namespace flux_kontext

@@ -27,7 +27,6 @@
 #include <string>
 #include <vector>
 
-#include "flux_kontext/export.hpp"
 
 namespace flux_kontext {
 
@@ -52,7 +51,7 @@ struct DatasetIndexOptions {
 
 // The samples of every path in order, each a dataset folder or a .csv / .jsonl manifest.
 // Throws omni::Error naming the path or file at fault and what was expected.
-FLUX_KONTEXT_API std::vector<DatasetSample> index_dataset(const std::vector<std::string>& paths,
+std::vector<DatasetSample> index_dataset(const std::vector<std::string>& paths,
                                                           const DatasetIndexOptions& options = {});
 
 }  // namespace flux_kontext

@@ -26,7 +26,6 @@
 #include <ATen/core/Tensor.h>
 #include <c10/core/ScalarType.h>
 
-#include "flux_kontext/export.hpp"
 #include "omni/training/lora_adapters.hpp"
 
 namespace flux_kontext {
@@ -45,7 +44,7 @@ struct LoraModuleWeights {
 using LoraModules = std::map<std::string, LoraModuleWeights>;
 
 enum class LoraLayout { diffusers, kohya };
-FLUX_KONTEXT_API std::string lora_layout_name(LoraLayout layout);
+std::string lora_layout_name(LoraLayout layout);
 
 struct LoraFileContents {
   LoraLayout layout = LoraLayout::diffusers;
@@ -55,23 +54,23 @@ struct LoraFileContents {
 // Reads a LoRA file of either layout; every key must be understood (an unknown key, a
 // module without its A or B, or a layout it cannot recognise is an omni::Error naming the
 // file). Tensors keep the file's dtype.
-FLUX_KONTEXT_API LoraFileContents read_lora_file(const std::filesystem::path& path);
+LoraFileContents read_lora_file(const std::filesystem::path& path);
 
 // Writes `modules` in diffusers' layout (atomically), tensors in their own dtype. The
 // metadata's r / lora_alpha / target_modules / lora_dropout / init come from `spec` when
 // given; otherwise the most common rank and alpha, the rest as rank_pattern / alpha_pattern,
 // and the module names as target_modules.
-FLUX_KONTEXT_API void write_lora_diffusers(const std::filesystem::path& path,
+void write_lora_diffusers(const std::filesystem::path& path,
                                            const LoraModules& modules,
                                            const omni::LoraSpec* spec = nullptr);
 
 // The adapters attached to `model`, copied to the CPU in `dtype`.
-FLUX_KONTEXT_API LoraModules lora_modules(FluxTransformer2DModelImpl& model,
+LoraModules lora_modules(FluxTransformer2DModelImpl& model,
                                           c10::ScalarType dtype = c10::kFloat);
 
 // Saves the model's adapters in diffusers' layout. Every adapter must have spec's rank and
 // scale alpha / rank (the metadata describes them all).
-FLUX_KONTEXT_API void save_lora_diffusers(const std::filesystem::path& path,
+void save_lora_diffusers(const std::filesystem::path& path,
                                           FluxTransformer2DModelImpl& model, const omni::LoraSpec& spec,
                                           c10::ScalarType dtype = c10::kFloat);
 
@@ -79,7 +78,7 @@ FLUX_KONTEXT_API void save_lora_diffusers(const std::filesystem::path& path,
 // ranks and alphas, times `scale`, and freezes everything else. Every module must exist and
 // every shape fit: a LoRA for another model is an error naming the file and the first
 // mismatching keys. Returns the adapted module names.
-FLUX_KONTEXT_API std::vector<std::string> load_lora_file(const std::filesystem::path& path,
+std::vector<std::string> load_lora_file(const std::filesystem::path& path,
                                                          FluxTransformer2DModelImpl& model,
                                                          double scale = 1.0);
 
@@ -89,7 +88,7 @@ FLUX_KONTEXT_API std::vector<std::string> load_lora_file(const std::filesystem::
 enum class LoraApplication { trainable, fused, stacked };
 
 // load_lora_file with a choice of application; the same checks and errors.
-FLUX_KONTEXT_API std::vector<std::string> apply_lora_file(const std::filesystem::path& path,
+std::vector<std::string> apply_lora_file(const std::filesystem::path& path,
                                                           FluxTransformer2DModelImpl& model,
                                                           double scale,
                                                           LoraApplication application);

@@ -21,25 +21,24 @@
 #include <string>
 #include <vector>
 
-#include "flux_kontext/export.hpp"
 #include "flux_kontext/lora/lora_files.hpp"
 #include "omni/safetensors.hpp"
 
 namespace flux_kontext {
 
 // True when `names` (a file's tensor names) are in kohya layout.
-FLUX_KONTEXT_API bool is_kohya_lora(const std::vector<std::string>& names);
+bool is_kohya_lora(const std::vector<std::string>& names);
 
 // diffusers-named modules -> kohya tensors. `source` names the input in errors (a module
 // without a BFL name, fused parts of different rank or alpha).
-FLUX_KONTEXT_API omni::NamedTensors lora_to_kohya(const LoraModules& modules,
+omni::NamedTensors lora_to_kohya(const LoraModules& modules,
                                                   const std::string& source);
 
 // A kohya-layout file -> diffusers-named modules; unknown keys are an omni::Error.
-FLUX_KONTEXT_API LoraModules lora_from_kohya(const omni::SafetensorsFile& file);
+LoraModules lora_from_kohya(const omni::SafetensorsFile& file);
 
 // Writes `modules` in kohya layout (atomically).
-FLUX_KONTEXT_API void write_lora_kohya(const std::filesystem::path& path,
+void write_lora_kohya(const std::filesystem::path& path,
                                        const LoraModules& modules);
 
 }  // namespace flux_kontext

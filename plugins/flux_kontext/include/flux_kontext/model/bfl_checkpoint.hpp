@@ -8,7 +8,6 @@
 #include <optional>
 #include <string>
 
-#include "flux_kontext/export.hpp"
 #include "flux_kontext/model/flux_transformer_config.hpp"
 #include "omni/safetensors.hpp"
 
@@ -16,17 +15,17 @@ namespace flux_kontext {
 
 // The prefix under which `source` holds a BFL Flux transformer ("" or, in some ComfyUI
 // files, "model.diffusion_model."); nothing when it does not look like one.
-FLUX_KONTEXT_API std::optional<std::string> bfl_prefix(const omni::TensorSource& source);
+std::optional<std::string> bfl_prefix(const omni::TensorSource& source);
 
 // A view of the BFL checkpoint `bfl` under diffusers names. Split tensors are narrow views of
 // the file's mapping (no copy); the reordered modulation is a copy. Names it does not know
 // pass through unchanged (so strict loading reports them as unexpected).
-FLUX_KONTEXT_API std::shared_ptr<const omni::TensorSource> bfl_as_diffusers(
+std::shared_ptr<const omni::TensorSource> bfl_as_diffusers(
     std::shared_ptr<const omni::TensorSource> bfl, const std::string& prefix = "");
 
 // The FluxTransformer2DModel config that a BFL checkpoint implies: sizes from the tensor
 // shapes; axes_dims_rope (not stored) is FLUX.1's (16, 56, 56), which needs head size 128.
-FLUX_KONTEXT_API FluxTransformerConfig config_from_bfl(const omni::TensorSource& source,
+FluxTransformerConfig config_from_bfl(const omni::TensorSource& source,
                                                        const std::string& prefix = "");
 
 }  // namespace flux_kontext

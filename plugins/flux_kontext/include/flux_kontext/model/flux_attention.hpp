@@ -11,7 +11,6 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/pimpl.h>
 
-#include "flux_kontext/export.hpp"
 #include "flux_kontext/model/flux_norms.hpp"
 #include "flux_kontext/model/flux_rope.hpp"
 #include "omni/lora_linear.hpp"
@@ -26,7 +25,7 @@ struct FluxAttentionOptions {
   bool output_proj = false;  // to_out.0 (double-stream blocks)
 };
 
-class FLUX_KONTEXT_API FluxAttentionImpl : public torch::nn::Module {
+class FluxAttentionImpl : public torch::nn::Module {
  public:
   explicit FluxAttentionImpl(const FluxAttentionOptions& options);
 

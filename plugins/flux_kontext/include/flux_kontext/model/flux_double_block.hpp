@@ -6,7 +6,6 @@
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
-#include "flux_kontext/export.hpp"
 #include "flux_kontext/model/flux_attention.hpp"
 #include "flux_kontext/model/flux_feed_forward.hpp"
 #include "flux_kontext/model/flux_norms.hpp"
@@ -19,7 +18,7 @@ struct StreamPair {
   at::Tensor text;   // [batch, text tokens, dim]
 };
 
-class FLUX_KONTEXT_API FluxDoubleBlockImpl : public torch::nn::Module {
+class FluxDoubleBlockImpl : public torch::nn::Module {
  public:
   FluxDoubleBlockImpl(std::int64_t dim, std::int64_t heads, std::int64_t head_dim);
   StreamPair forward(const at::Tensor& image, const at::Tensor& text, const at::Tensor& temb,

@@ -7,12 +7,11 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/pimpl.h>
 
-#include "flux_kontext/export.hpp"
 #include "omni/lora_linear.hpp"
 
 namespace flux_kontext {
 
-class FLUX_KONTEXT_API GeluProjectionImpl : public torch::nn::Module {
+class GeluProjectionImpl : public torch::nn::Module {
  public:
   GeluProjectionImpl(std::int64_t in_features, std::int64_t out_features);
   at::Tensor forward(const at::Tensor& x);
@@ -21,7 +20,7 @@ class FLUX_KONTEXT_API GeluProjectionImpl : public torch::nn::Module {
 };
 TORCH_MODULE(GeluProjection);
 
-class FLUX_KONTEXT_API FeedForwardImpl : public torch::nn::Module {
+class FeedForwardImpl : public torch::nn::Module {
  public:
   FeedForwardImpl(std::int64_t dim, std::int64_t hidden_dim);
   at::Tensor forward(const at::Tensor& x);

@@ -7,16 +7,15 @@
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
-#include "flux_kontext/export.hpp"
 #include "omni/lora_linear.hpp"
 
 namespace flux_kontext {
 
 // LayerNorm without affine parameters, eps 1e-6, computed in fp32.
-FLUX_KONTEXT_API at::Tensor layer_norm_fp32(const at::Tensor& x, double eps = 1e-6);
+at::Tensor layer_norm_fp32(const at::Tensor& x, double eps = 1e-6);
 
 // RMS norm over the last dimension with a learned scale (the q/k norms of the attention).
-class FLUX_KONTEXT_API RMSNormImpl : public torch::nn::Module {
+class RMSNormImpl : public torch::nn::Module {
  public:
   explicit RMSNormImpl(std::int64_t dim, double eps = 1e-6);
   at::Tensor forward(const at::Tensor& x);
@@ -32,7 +31,7 @@ struct ModulatedZero {
   at::Tensor gate_msa, shift_mlp, scale_mlp, gate_mlp;  // [batch, 1, dim]
 };
 
-class FLUX_KONTEXT_API AdaLayerNormZeroImpl : public torch::nn::Module {
+class AdaLayerNormZeroImpl : public torch::nn::Module {
  public:
   explicit AdaLayerNormZeroImpl(std::int64_t dim);
   ModulatedZero forward(const at::Tensor& x, const at::Tensor& emb);
@@ -47,7 +46,7 @@ struct ModulatedSingle {
   at::Tensor gate;  // [batch, 1, dim]
 };
 
-class FLUX_KONTEXT_API AdaLayerNormZeroSingleImpl : public torch::nn::Module {
+class AdaLayerNormZeroSingleImpl : public torch::nn::Module {
  public:
   explicit AdaLayerNormZeroSingleImpl(std::int64_t dim);
   ModulatedSingle forward(const at::Tensor& x, const at::Tensor& emb);
@@ -58,7 +57,7 @@ TORCH_MODULE(AdaLayerNormZeroSingle);
 
 // diffusers' AdaLayerNormContinuous (the output norm). Its linear yields (scale, shift) in
 // that order; BFL checkpoints store (shift, scale), see bfl_checkpoint.cpp.
-class FLUX_KONTEXT_API AdaLayerNormContinuousImpl : public torch::nn::Module {
+class AdaLayerNormContinuousImpl : public torch::nn::Module {
  public:
   AdaLayerNormContinuousImpl(std::int64_t dim, std::int64_t conditioning_dim);
   at::Tensor forward(const at::Tensor& x, const at::Tensor& conditioning);

@@ -5,21 +5,20 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "flux_kontext/export.hpp"
 #include "flux_kontext/model/position_ids.hpp"
 
 namespace flux_kontext {
 
 // The packed grid of a latent of `height` x `width`; throws omni::Error for odd sizes.
-FLUX_KONTEXT_API PackedGrid packed_grid(std::int64_t latent_height, std::int64_t latent_width);
+PackedGrid packed_grid(std::int64_t latent_height, std::int64_t latent_width);
 
-FLUX_KONTEXT_API at::Tensor pack_latents(const at::Tensor& latents);
+at::Tensor pack_latents(const at::Tensor& latents);
 // `packed` [B, (H/2)(W/2), 4C] back to [B, C, H, W] for a latent of `latent_height` x
 // `latent_width`; throws omni::Error when the token count or channels do not fit.
-FLUX_KONTEXT_API at::Tensor unpack_latents(const at::Tensor& packed, std::int64_t latent_height,
+at::Tensor unpack_latents(const at::Tensor& packed, std::int64_t latent_height,
                                            std::int64_t latent_width);
 
 // Position ids of the text tokens: all zeros, [tokens, 3] fp32.
-FLUX_KONTEXT_API at::Tensor text_position_ids(std::int64_t tokens);
+at::Tensor text_position_ids(std::int64_t tokens);
 
 }  // namespace flux_kontext

@@ -8,7 +8,6 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "flux_kontext/export.hpp"
 
 namespace flux_kontext {
 
@@ -20,12 +19,12 @@ struct RotaryEmbedding {
 };
 
 // `ids` [tokens, axes]. Angles are computed in fp64 and rounded to fp32 as upstream does.
-FLUX_KONTEXT_API RotaryEmbedding rotary_embedding(const at::Tensor& ids,
+RotaryEmbedding rotary_embedding(const at::Tensor& ids,
                                                   const std::vector<std::int64_t>& axes_dims,
                                                   double theta = 10000.0);
 
 // Rotates `x` [batch, tokens, heads, head_dim] in fp32; returns x's dtype.
-FLUX_KONTEXT_API at::Tensor apply_rotary_embedding(const at::Tensor& x,
+at::Tensor apply_rotary_embedding(const at::Tensor& x,
                                                    const RotaryEmbedding& rope);
 
 }  // namespace flux_kontext

@@ -7,14 +7,13 @@
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
-#include "flux_kontext/export.hpp"
 #include "flux_kontext/model/flux_attention.hpp"
 #include "flux_kontext/model/flux_norms.hpp"
 #include "flux_kontext/model/flux_rope.hpp"
 
 namespace flux_kontext {
 
-class FLUX_KONTEXT_API FluxSingleBlockImpl : public torch::nn::Module {
+class FluxSingleBlockImpl : public torch::nn::Module {
  public:
   FluxSingleBlockImpl(std::int64_t dim, std::int64_t heads, std::int64_t head_dim);
   // `tokens` [batch, text + image tokens, dim].

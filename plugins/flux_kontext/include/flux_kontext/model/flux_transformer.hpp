@@ -12,7 +12,6 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/pimpl.h>
 
-#include "flux_kontext/export.hpp"
 #include "flux_kontext/model/flux_double_block.hpp"
 #include "flux_kontext/model/flux_embeddings.hpp"
 #include "flux_kontext/model/flux_norms.hpp"
@@ -43,7 +42,7 @@ struct FluxFlops {
   double backward_frozen = 0;
 };
 
-class FLUX_KONTEXT_API FluxTransformer2DModelImpl : public torch::nn::Module {
+class FluxTransformer2DModelImpl : public torch::nn::Module {
  public:
   explicit FluxTransformer2DModelImpl(const FluxTransformerConfig& config);
 
@@ -86,18 +85,18 @@ struct FluxTransformerLoadOptions {
 
 // A model with PyTorch's default random initialization, built directly in `options.dtype`
 // (a 12 B model is never materialized in fp32) and moved to `options.device`.
-FLUX_KONTEXT_API FluxTransformer2DModel make_flux_transformer(
+FluxTransformer2DModel make_flux_transformer(
     const FluxTransformerConfig& config, const FluxTransformerLoadOptions& options = {});
 
 // Loads a diffusers `transformer/` folder (config.json plus one file or shards), or a BFL
 // single-file checkpoint (flux1-kontext-dev.safetensors: names converted, fused q/k/v and
 // linear1 split; the config is inferred from the tensor shapes), or a folder whose weights
 // are in BFL layout. Every tensor must be used and every module tensor found.
-FLUX_KONTEXT_API FluxTransformer2DModel load_flux_transformer(
+FluxTransformer2DModel load_flux_transformer(
     const std::filesystem::path& folder_or_file, const FluxTransformerLoadOptions& options = {});
 
 // Loads weights from `source` (diffusers or BFL names) into `model`, strictly.
-FLUX_KONTEXT_API void load_flux_transformer_weights(FluxTransformer2DModelImpl& model,
+void load_flux_transformer_weights(FluxTransformer2DModelImpl& model,
                                                     std::shared_ptr<const omni::TensorSource> source,
                                                     const FluxTransformerLoadOptions& options);
 

@@ -7,11 +7,10 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "flux_kontext/export.hpp"
 
 namespace flux_kontext {
 
-struct FLUX_KONTEXT_API FluxTransformerConfig {
+struct FluxTransformerConfig {
   std::int64_t patch_size = 1;
   std::int64_t in_channels = 64;
   std::int64_t out_channels = 64;  // config.json's null means in_channels

@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <filesystem>
 
-#include "flux_kontext/export.hpp"
 #include "flux_kontext/trainer/trainer_config.hpp"
 #include "omni/component.hpp"
 
@@ -14,15 +13,15 @@ namespace flux_kontext {
 
 // Writes the model preset `preset` ("tiny": write_tiny_kontext_pipeline) into `folder`, under
 // a temporary name renamed into place when complete. `folder` must not exist.
-FLUX_KONTEXT_API void write_model_preset(const std::string& preset, const std::filesystem::path& folder,
+void write_model_preset(const std::string& preset, const std::filesystem::path& folder,
                                          std::uint64_t seed);
 
 // Creates what `config.make_missing` names and is absent: the model at
 // model.pretrained_model_name_or_path, the training split at the first data path, the
 // held-out split (another seed) at the first validation.dataset path. Prints what it made.
-FLUX_KONTEXT_API void make_missing_inputs(const TrainerConfig& config);
+void make_missing_inputs(const TrainerConfig& config);
 
-FLUX_KONTEXT_API omni::CommandFactory init_model_command();
-FLUX_KONTEXT_API omni::CommandFactory init_data_command();
+omni::CommandFactory init_model_command();
+omni::CommandFactory init_data_command();
 
 }  // namespace flux_kontext

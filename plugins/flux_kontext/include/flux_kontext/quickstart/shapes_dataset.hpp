@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <filesystem>
 
-#include "flux_kontext/export.hpp"
 
 namespace flux_kontext {
 
@@ -23,7 +22,7 @@ struct ShapesDatasetOptions {
 // Writes the samples into `folder` (its control/ and target/ sub-folders). The folder must
 // not exist yet; the set is written under a temporary name and renamed into place, so an
 // interrupted run never leaves a half-written data set behind.
-FLUX_KONTEXT_API void write_shapes_dataset(const std::filesystem::path& folder,
+void write_shapes_dataset(const std::filesystem::path& folder,
                                            const ShapesDatasetOptions& options);
 
 }  // namespace flux_kontext

@@ -6,13 +6,12 @@
 #include <cstdint>
 #include <filesystem>
 
-#include "flux_kontext/export.hpp"
 
 namespace flux_kontext {
 
 // Writes the pipeline into `folder` (created; existing files are replaced). The same seed
 // gives the same bytes.
-FLUX_KONTEXT_API void write_tiny_kontext_pipeline(const std::filesystem::path& folder,
+void write_tiny_kontext_pipeline(const std::filesystem::path& folder,
                                                   std::uint64_t seed = 0);
 
 }  // namespace flux_kontext

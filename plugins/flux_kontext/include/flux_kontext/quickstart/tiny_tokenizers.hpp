@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <filesystem>
 
-#include "flux_kontext/export.hpp"
 
 namespace flux_kontext {
 
@@ -19,7 +18,7 @@ struct TinyTokenizerSizes {
 // special_tokens_map.json) and `model_folder`/tokenizer_2/ (spiece.model,
 // tokenizer_config.json, special_tokens_map.json) in the diffusers layout. The same bytes
 // every time. Throws omni::Error when a file cannot be written or training fails.
-FLUX_KONTEXT_API TinyTokenizerSizes write_tiny_tokenizers(
+TinyTokenizerSizes write_tiny_tokenizers(
     const std::filesystem::path& model_folder);
 
 }  // namespace flux_kontext

@@ -12,13 +12,12 @@
 #include <c10/core/Device.h>
 #include <nlohmann/json_fwd.hpp>
 
-#include "flux_kontext/export.hpp"
 
 namespace flux_kontext {
 
 enum class TimeShiftType { exponential, linear };
 
-struct FLUX_KONTEXT_API FlowMatchSchedulerConfig {
+struct FlowMatchSchedulerConfig {
   std::int64_t num_train_timesteps = 1000;
   double shift = 1.0;  // the fixed shift, used without dynamic shifting
   bool use_dynamic_shifting = false;
@@ -40,7 +39,7 @@ struct FLUX_KONTEXT_API FlowMatchSchedulerConfig {
   static FlowMatchSchedulerConfig load(const std::filesystem::path& path);
 };
 
-class FLUX_KONTEXT_API FlowMatchEulerDiscreteScheduler {
+class FlowMatchEulerDiscreteScheduler {
  public:
   explicit FlowMatchEulerDiscreteScheduler(FlowMatchSchedulerConfig config = {});
 

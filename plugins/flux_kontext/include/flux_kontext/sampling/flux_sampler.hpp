@@ -11,7 +11,6 @@
 #include <ATen/core/Tensor.h>
 
 #include "flux_kontext/vae/autoencoder_kl.hpp"
-#include "flux_kontext/export.hpp"
 #include "flux_kontext/sampling/flow_match_scheduler.hpp"
 #include "flux_kontext/model/flux_transformer.hpp"
 
@@ -51,24 +50,24 @@ struct FluxSamplingOptions {
 // Runs the loop; returns the final packed target latents [batch, target tokens, channels]
 // in float32. Sets `scheduler`'s timesteps (mu from the target token count). Inputs are
 // checked before the first model call; throws omni::Error naming the bad one.
-FLUX_KONTEXT_API at::Tensor sample_flux(const FluxVelocityModel& model,
+at::Tensor sample_flux(const FluxVelocityModel& model,
                                         FlowMatchEulerDiscreteScheduler& scheduler,
                                         const FluxSamplingInputs& inputs,
                                         const FluxSamplingOptions& options);
 
 // The same with the transformer itself; guidance_embeds comes from its config.
-FLUX_KONTEXT_API at::Tensor sample_flux(FluxTransformer2DModelImpl& transformer,
+at::Tensor sample_flux(FluxTransformer2DModelImpl& transformer,
                                         FlowMatchEulerDiscreteScheduler& scheduler,
                                         const FluxSamplingInputs& inputs,
                                         FluxSamplingOptions options);
 
 // Packed normalized latents of an image of `height` x `width` pixels -> image in about
 // [-1, 1]: unpack to [B, C, H/s, W/s], undo the normalization, decode.
-FLUX_KONTEXT_API at::Tensor decode_packed_latents(AutoencoderKLImpl& vae, const at::Tensor& packed,
+at::Tensor decode_packed_latents(AutoencoderKLImpl& vae, const at::Tensor& packed,
                                                   std::int64_t height, std::int64_t width);
 
 // Image [B, C, H, W] in [-1, 1] -> packed normalized latents of its VAE mean, as Kontext
 // conditions on control images.
-FLUX_KONTEXT_API at::Tensor encode_packed_latents(AutoencoderKLImpl& vae, const at::Tensor& image);
+at::Tensor encode_packed_latents(AutoencoderKLImpl& vae, const at::Tensor& image);
 
 }  // namespace flux_kontext

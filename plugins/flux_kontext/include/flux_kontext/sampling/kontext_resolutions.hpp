@@ -3,7 +3,6 @@
 // pipeline makes from the input image when no size is given.
 #include <array>
 
-#include "flux_kontext/export.hpp"
 #include "omni/image.hpp"
 
 namespace flux_kontext {
@@ -20,6 +19,6 @@ inline constexpr std::array<omni::ImageSize, 17> kPreferredKontextResolutions{{
 // ties going to the narrower one, exactly as FluxKontextPipeline's
 // min((abs(aspect - w / h), w, h) for w, h in PREFERRED_KONTEXT_RESOLUTIONS).
 // Throws omni::Error on non-positive arguments.
-FLUX_KONTEXT_API omni::ImageSize preferred_kontext_size(int height, int width);
+omni::ImageSize preferred_kontext_size(int height, int width);
 
 }  // namespace flux_kontext

@@ -6,19 +6,18 @@
 #include <string_view>
 #include <vector>
 
-#include "flux_kontext/export.hpp"
 
 namespace flux_kontext {
 
 // The normalizer: NFC, every run of white space (the White_Space property) to one space, then
 // each character's lower case. Malformed UTF-8 becomes U+FFFD.
-FLUX_KONTEXT_API std::string clip_normalize(std::string_view text);
+std::string clip_normalize(std::string_view text);
 
 // The pre-tokenizer: the matches of CLIP's pattern (what lies between them, white space, is
 // removed), <\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+
 // each then split by the byte-level pre-tokenizer's GPT-2 pattern (which changes only
 // matches of the first two alternatives: "<|", "startoftext", "|>").
-FLUX_KONTEXT_API std::vector<std::string> clip_split_words(std::string_view text);
+std::vector<std::string> clip_split_words(std::string_view text);
 
 // The byte-level BPE itself (stand-in characters, merges) is omni/byte_level_bpe.hpp's, with
 // "</w>" ending each word.

@@ -9,12 +9,11 @@
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/normalization.h>
 
-#include "flux_kontext/export.hpp"
 #include "omni/lora_linear.hpp"
 
 namespace flux_kontext {
 
-struct FLUX_KONTEXT_API ClipTextConfig {
+struct ClipTextConfig {
   std::int64_t vocab_size = 49408;
   std::int64_t hidden_size = 768;
   std::int64_t intermediate_size = 3072;
@@ -35,7 +34,7 @@ struct ClipTextOutput {
   at::Tensor pooled_position;    // [B] int64
 };
 
-class FLUX_KONTEXT_API ClipTextModelImpl : public torch::nn::Module {
+class ClipTextModelImpl : public torch::nn::Module {
  public:
   explicit ClipTextModelImpl(const ClipTextConfig& config);
   // `input_ids` [B, L] int64, L <= max_position_embeddings. Only the causal mask is used,
@@ -61,7 +60,7 @@ TORCH_MODULE(ClipTextModel);
 
 // Builds the model from a component folder (config.json + model.safetensors or its sharded
 // index) with strict loading, in `dtype` on `device`.
-FLUX_KONTEXT_API ClipTextModel load_clip_text_model(const std::filesystem::path& folder,
+ClipTextModel load_clip_text_model(const std::filesystem::path& folder,
                                                     c10::ScalarType dtype, c10::Device device);
 
 }  // namespace flux_kontext

@@ -9,12 +9,11 @@
 #include <string_view>
 #include <vector>
 
-#include "flux_kontext/export.hpp"
 #include "flux_kontext/text/token_batch.hpp"
 
 namespace flux_kontext {
 
-class FLUX_KONTEXT_API ClipTokenizer {
+class ClipTokenizer {
  public:
   // Reads vocab.json and merges.txt (required) and tokenizer_config.json /
   // special_tokens_map.json (optional: bos, eos, unk, pad tokens and model_max_length).

@@ -8,12 +8,11 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/embedding.h>
 
-#include "flux_kontext/export.hpp"
 #include "omni/lora_linear.hpp"
 
 namespace flux_kontext {
 
-struct FLUX_KONTEXT_API T5EncoderConfig {
+struct T5EncoderConfig {
   std::int64_t vocab_size = 32128;
   std::int64_t d_model = 4096;
   std::int64_t d_kv = 64;
@@ -29,7 +28,7 @@ struct FLUX_KONTEXT_API T5EncoderConfig {
   static T5EncoderConfig from_file(const std::filesystem::path& config_json);
 };
 
-class FLUX_KONTEXT_API T5EncoderModelImpl : public torch::nn::Module {
+class T5EncoderModelImpl : public torch::nn::Module {
  public:
   explicit T5EncoderModelImpl(const T5EncoderConfig& config);
   // `input_ids` [B, L]; `attention_mask` [B, L] (1 = attend) or undefined for none. Returns
@@ -57,7 +56,7 @@ TORCH_MODULE(T5EncoderModel);
 
 // Builds the model from a component folder (config.json + model.safetensors or its sharded
 // index), accepting the tied embedding under either of its names.
-FLUX_KONTEXT_API T5EncoderModel load_t5_encoder_model(const std::filesystem::path& folder,
+T5EncoderModel load_t5_encoder_model(const std::filesystem::path& folder,
                                                       c10::ScalarType dtype, c10::Device device);
 
 }  // namespace flux_kontext

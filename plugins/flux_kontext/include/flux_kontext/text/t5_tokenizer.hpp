@@ -9,12 +9,11 @@
 #include <string_view>
 #include <vector>
 
-#include "flux_kontext/export.hpp"
 #include "flux_kontext/text/token_batch.hpp"
 
 namespace flux_kontext {
 
-class FLUX_KONTEXT_API T5Tokenizer {
+class T5Tokenizer {
  public:
   // Reads spiece.model (required) and tokenizer_config.json / special_tokens_map.json
   // (optional: eos, pad, unk tokens, extra_ids, added tokens, model_max_length).

@@ -8,7 +8,6 @@
 
 #include "flux_kontext/text/clip_text_model.hpp"
 #include "flux_kontext/text/clip_tokenizer.hpp"
-#include "flux_kontext/export.hpp"
 #include "flux_kontext/text/t5_encoder_model.hpp"
 #include "flux_kontext/text/t5_tokenizer.hpp"
 #include "omni/component.hpp"
@@ -28,10 +27,10 @@ struct TextEncoderOptions {
 };
 
 // Reads a `clip_text` / `t5_encoder` options section; `kind` picks the defaults.
-FLUX_KONTEXT_API TextEncoderOptions parse_text_encoder_options(const omni::ConfigView& view,
+TextEncoderOptions parse_text_encoder_options(const omni::ConfigView& view,
                                                                 bool is_t5);
 
-class FLUX_KONTEXT_API ClipTextEncoder final : public omni::TextEncoder {
+class ClipTextEncoder final : public omni::TextEncoder {
  public:
   explicit ClipTextEncoder(const TextEncoderOptions& options);
   // sequence = last hidden state [B, 77, 768]; pooled = pooled output [B, 768].
@@ -46,7 +45,7 @@ class FLUX_KONTEXT_API ClipTextEncoder final : public omni::TextEncoder {
   std::string identity_;
 };
 
-class FLUX_KONTEXT_API T5TextEncoder final : public omni::TextEncoder {
+class T5TextEncoder final : public omni::TextEncoder {
  public:
   explicit T5TextEncoder(const TextEncoderOptions& options);
   // sequence = last hidden state [B, 512, 4096], computed without an attention mask as the
@@ -62,8 +61,8 @@ class FLUX_KONTEXT_API T5TextEncoder final : public omni::TextEncoder {
   std::string identity_;
 };
 
-FLUX_KONTEXT_API omni::TextEncoderFactory clip_text_encoder_factory();
-FLUX_KONTEXT_API omni::TextEncoderFactory t5_text_encoder_factory();
+omni::TextEncoderFactory clip_text_encoder_factory();
+omni::TextEncoderFactory t5_text_encoder_factory();
 
 // The prompt encoding of the Kontext pipeline: T5 sequence embeddings, CLIP pooled
 // embeddings and the (all-zero) text position ids. `prompts_2` (for T5) defaults to `prompts`.
@@ -73,7 +72,7 @@ struct KontextPromptEmbeddings {
   at::Tensor text_ids;              // [T5 length, 3] zeros
 };
 
-FLUX_KONTEXT_API KontextPromptEmbeddings encode_kontext_prompts(
+KontextPromptEmbeddings encode_kontext_prompts(
     omni::TextEncoder& clip, omni::TextEncoder& t5, const std::vector<std::string>& prompts,
     const std::vector<std::string>& prompts_2 = {});
 

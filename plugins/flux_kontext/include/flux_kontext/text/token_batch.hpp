@@ -7,7 +7,6 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "flux_kontext/export.hpp"
 
 namespace flux_kontext {
 
@@ -16,9 +15,9 @@ enum class SpecialTokens { include, exclude };
 
 // Where truncation warnings go; the default writes one line to standard error.
 using WarningSink = std::function<void(const std::string& message)>;
-FLUX_KONTEXT_API void warn_on_stderr(const std::string& message);
+void warn_on_stderr(const std::string& message);
 
-struct FLUX_KONTEXT_API TokenBatch {
+struct TokenBatch {
   at::Tensor input_ids;       // [B, L] int64, padded on the right with the pad id
   at::Tensor attention_mask;  // [B, L] int64, 1 on real tokens (special ones included)
   std::vector<std::int64_t> cut_tokens;  // per prompt: how many tokens truncation dropped

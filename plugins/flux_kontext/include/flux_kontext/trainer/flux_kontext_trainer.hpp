@@ -8,7 +8,6 @@
 #include <ATen/core/Tensor.h>
 
 #include "flux_kontext/export.hpp"
-#include "flux_kontext/model/flux_transformer.hpp"
 #include "flux_kontext/model/position_ids.hpp"
 #include "flux_kontext/trainer/trainer_config.hpp"
 #include "omni/config.hpp"
@@ -17,6 +16,7 @@
 
 namespace flux_kontext {
 
+class FluxTransformer2DModelImpl;
 struct CachedSample;
 struct CachePlan;
 struct PredictSample;

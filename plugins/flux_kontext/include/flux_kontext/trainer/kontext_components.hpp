@@ -9,7 +9,6 @@
 #include <c10/core/ScalarType.h>
 
 #include "flux_kontext/vae/autoencoder_kl.hpp"
-#include "flux_kontext/export.hpp"
 #include "flux_kontext/sampling/flow_match_scheduler.hpp"
 #include "flux_kontext/model/flux_transformer.hpp"
 #include "flux_kontext/text/text_encoders.hpp"
@@ -30,19 +29,19 @@ struct KontextModelPaths {
 
 // Resolves model.pretrained_model_name_or_path (a local folder or a repo id in the Hugging
 // Face cache) and model.vae_path; throws omni::Error naming what is missing.
-FLUX_KONTEXT_API KontextModelPaths resolve_model_paths(const ModelConfig& model);
+KontextModelPaths resolve_model_paths(const ModelConfig& model);
 
 // The device for one component: the map's entry, else `fallback`, else CUDA when this
 // process has it, else the CPU.
-FLUX_KONTEXT_API c10::Device component_device(const std::optional<std::string>& entry,
+c10::Device component_device(const std::optional<std::string>& entry,
                                               const std::optional<std::string>& fallback = {});
 
 // A short fingerprint of a model folder's files (canonical path, names, sizes, modification
 // times) for cache keys: a changed or replaced model gives another identity, and computing it
 // loads nothing.
-FLUX_KONTEXT_API std::string folder_identity(const std::filesystem::path& folder);
+std::string folder_identity(const std::filesystem::path& folder);
 
-FLUX_KONTEXT_API AutoencoderKL load_vae(const KontextModelPaths& paths, c10::Device device);
+AutoencoderKL load_vae(const KontextModelPaths& paths, c10::Device device);
 
 // The two text encoders of the pipeline folder, built by their registered names
 // (model.text_encoders) on the given devices.
@@ -53,7 +52,7 @@ struct KontextTextEncoders {
 // `components` is the registry, where any plugin's encoder can be found; without one (tools,
 // tests) only this plugin's own `clip_text` and `t5_encoder` can be named. Each encoder gets
 // the options {model, revision, subfolder, tokenizer_subfolder, device} of its place.
-FLUX_KONTEXT_API KontextTextEncoders load_text_encoders(const KontextModelPaths& paths,
+KontextTextEncoders load_text_encoders(const KontextModelPaths& paths,
                                                         const ModelConfig& model,
                                                         c10::Device device,
                                                         c10::Device device_2,
@@ -61,7 +60,7 @@ FLUX_KONTEXT_API KontextTextEncoders load_text_encoders(const KontextModelPaths&
 
 // The options load_text_encoders gives the encoder of `place` ("text_encoder" or
 // "text_encoder_2"), as a config document, so that validation checks the same thing.
-FLUX_KONTEXT_API omni::ConfigDocument text_encoder_options(const std::string& pipeline,
+omni::ConfigDocument text_encoder_options(const std::string& pipeline,
                                                            const std::string& revision,
                                                            const std::string& place,
                                                            const std::string& device);
@@ -69,7 +68,7 @@ FLUX_KONTEXT_API omni::ConfigDocument text_encoder_options(const std::string& pi
 // Puts `model.base_loras` on the transformer in order: `fuse: true` folds a LoRA into the
 // base weights, `fuse: false` stacks it as a fixed adapter; either way it is never trained.
 // Call before the trainable LoRA is attached. Errors name the file (lora_files.hpp).
-FLUX_KONTEXT_API void apply_base_loras(FluxTransformer2DModelImpl& model,
+void apply_base_loras(FluxTransformer2DModelImpl& model,
                                        const std::vector<BaseLora>& base_loras);
 
 }  // namespace flux_kontext

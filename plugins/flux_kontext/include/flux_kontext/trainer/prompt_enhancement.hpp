@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "flux_kontext/export.hpp"
 #include "omni/prompt_enhancer.hpp"
 
 namespace flux_kontext {
@@ -17,7 +16,7 @@ namespace flux_kontext {
 // The rewritten prompt out of an enhancer's raw answer: chat markup (`<|im_start|>assistant`,
 // `<|im_end|>`, any other `<|...|>` token) removed, the text inside <gen>...</gen> when the
 // wrapper is there (an unclosed <gen> runs to the end), surrounding whitespace trimmed.
-FLUX_KONTEXT_API std::string clean_enhancer_answer(const std::string& answer);
+std::string clean_enhancer_answer(const std::string& answer);
 
 struct EnhancedPrompt {
   std::string original;
@@ -28,7 +27,7 @@ struct EnhancedPrompt {
 // `instruction + task_suffix`, and cleans its answer. An answer that is empty after cleaning
 // keeps the original instruction (with a warning naming `what`), so one bad generation does
 // not stop a long cache run.
-FLUX_KONTEXT_API EnhancedPrompt enhance_prompt(omni::PromptEnhancer& enhancer,
+EnhancedPrompt enhance_prompt(omni::PromptEnhancer& enhancer,
                                                const std::string& instruction,
                                                const std::vector<std::filesystem::path>& images,
                                                const std::string& task_suffix,

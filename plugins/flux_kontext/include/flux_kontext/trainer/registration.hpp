@@ -19,4 +19,8 @@ FLUX_KONTEXT_API omni::TrainerFactory make_trainer_factory(std::string name, std
                                                            KontextTrainerMaker make,
                                                            TrainerConfig defaults = {});
 
+// Registers the Flux base's own components: the FluxKontext trainer, the CLIP and T5 text
+// encoders and tokenizers, and the debug and lora commands (the flux_kontext plugin module).
+FLUX_KONTEXT_API void register_flux_kontext(omni::Registrar& registrar);
+
 }  // namespace flux_kontext

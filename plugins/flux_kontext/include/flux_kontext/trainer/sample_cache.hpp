@@ -11,7 +11,6 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "flux_kontext/export.hpp"
 #include "flux_kontext/model/position_ids.hpp"
 
 namespace flux_kontext {
@@ -29,22 +28,22 @@ struct CachedSample {
 };
 
 // A stable fingerprint of a file's bytes (size and 64-bit FNV-1a), for cache keys.
-FLUX_KONTEXT_API std::string file_fingerprint(const std::filesystem::path& file);
+std::string file_fingerprint(const std::filesystem::path& file);
 
 // 16 hex digits of a 64-bit FNV-1a hash of `text`.
-FLUX_KONTEXT_API std::string hash_hex(const std::string& text);
+std::string hash_hex(const std::string& text);
 
 // `<cache_dir>/<hash of key>.safetensors`.
-FLUX_KONTEXT_API std::filesystem::path cache_file_for(const std::filesystem::path& cache_dir,
+std::filesystem::path cache_file_for(const std::filesystem::path& cache_dir,
                                                       const std::string& key);
 
 // Writes atomically (temporary file, fsync, rename).
-FLUX_KONTEXT_API void save_cached_sample(const std::filesystem::path& file, const std::string& key,
+void save_cached_sample(const std::filesystem::path& file, const std::string& key,
                                          const CachedSample& sample);
 
 // The sample, when `file` exists and was written for exactly `key`; nothing otherwise (a
 // stale or foreign file is never used). A file that cannot be read is an omni::Error.
-FLUX_KONTEXT_API std::optional<CachedSample> load_cached_sample(const std::filesystem::path& file,
+std::optional<CachedSample> load_cached_sample(const std::filesystem::path& file,
                                                                 const std::string& key);
 
 }  // namespace flux_kontext

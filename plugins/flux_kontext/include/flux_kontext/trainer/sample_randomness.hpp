@@ -9,26 +9,25 @@
 #include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
 
-#include "flux_kontext/export.hpp"
 
 namespace flux_kontext {
 
 enum class DrawPurpose : std::uint64_t { shuffle = 1, noise, timestep, caption_dropout, image_dropout, validation };
 
 // A well-mixed 64-bit seed for one draw (splitmix64 over the fields).
-FLUX_KONTEXT_API std::uint64_t draw_seed(std::uint64_t run_seed, std::uint64_t epoch,
+std::uint64_t draw_seed(std::uint64_t run_seed, std::uint64_t epoch,
                                          std::uint64_t sample, DrawPurpose purpose);
 
 // A CPU generator seeded with draw_seed(...).
-FLUX_KONTEXT_API at::Generator draw_generator(std::uint64_t run_seed, std::uint64_t epoch,
+at::Generator draw_generator(std::uint64_t run_seed, std::uint64_t epoch,
                                               std::uint64_t sample, DrawPurpose purpose);
 
 // A uniform number in [0, 1) for the draw, computed without LibTorch (portable, exact).
-FLUX_KONTEXT_API double draw_uniform(std::uint64_t run_seed, std::uint64_t epoch,
+double draw_uniform(std::uint64_t run_seed, std::uint64_t epoch,
                                      std::uint64_t sample, DrawPurpose purpose);
 
 // The epoch's visiting order of `count` items: a Fisher-Yates shuffle driven by draw_seed.
-FLUX_KONTEXT_API std::vector<std::int64_t> epoch_order(std::uint64_t run_seed, std::uint64_t epoch,
+std::vector<std::int64_t> epoch_order(std::uint64_t run_seed, std::uint64_t epoch,
                                                        std::int64_t count, bool shuffle);
 
 }  // namespace flux_kontext

@@ -29,7 +29,7 @@ struct LoraConfig {
 };
 
 // The adapters the `lora` section asks for; "zero" is PEFT's default init (B = 0).
-FLUX_KONTEXT_API omni::LoraSpec lora_spec(const LoraConfig& config);
+omni::LoraSpec lora_spec(const LoraConfig& config);
 
 struct BaseLora {
   std::string path;

@@ -12,7 +12,6 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/pimpl.h>
 
-#include "flux_kontext/export.hpp"
 #include "flux_kontext/vae/vae_blocks.hpp"
 #include "flux_kontext/vae/vae_config.hpp"
 #include "flux_kontext/vae/vae_tiling.hpp"
@@ -20,7 +19,7 @@
 namespace flux_kontext {
 
 // The encoder's diagonal Gaussian over latents (diffusers DiagonalGaussianDistribution).
-struct FLUX_KONTEXT_API LatentDistribution {
+struct LatentDistribution {
   at::Tensor mean;    // [B, latent_channels, h, w]
   at::Tensor logvar;  // clamped to [-30, 20]
 
@@ -28,7 +27,7 @@ struct FLUX_KONTEXT_API LatentDistribution {
   at::Tensor sample(std::optional<at::Generator> generator = std::nullopt) const;
 };
 
-class FLUX_KONTEXT_API AutoencoderKLImpl : public torch::nn::Module {
+class AutoencoderKLImpl : public torch::nn::Module {
  public:
   explicit AutoencoderKLImpl(const VaeConfig& config);
 
@@ -71,7 +70,7 @@ struct VaeLoadOptions {
 // Builds the VAE from `vae_folder`/config.json and loads its safetensors weights strictly
 // (every tensor used, every shape checked). The module is returned in eval mode with
 // gradients off for its parameters: the VAE is never trained here.
-FLUX_KONTEXT_API AutoencoderKL load_autoencoder_kl(const std::filesystem::path& vae_folder,
+AutoencoderKL load_autoencoder_kl(const std::filesystem::path& vae_folder,
                                                    const VaeLoadOptions& options = {});
 
 }  // namespace flux_kontext

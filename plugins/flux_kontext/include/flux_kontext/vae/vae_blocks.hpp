@@ -12,7 +12,6 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
-#include "flux_kontext/export.hpp"
 #include "flux_kontext/vae/vae_config.hpp"
 
 namespace flux_kontext {
@@ -23,7 +22,7 @@ inline constexpr double kVaeNormEps = 1e-6;
 // diffusers ResnetBlock2D without a time embedding:
 // out = x' + conv2(silu(norm2(conv1(silu(norm1(x)))))), x' = conv_shortcut(x) when the
 // channel count changes (a 1x1 conv), else x.
-class FLUX_KONTEXT_API VaeResnetBlockImpl : public torch::nn::Module {
+class VaeResnetBlockImpl : public torch::nn::Module {
  public:
   VaeResnetBlockImpl(std::int64_t in_channels, std::int64_t out_channels, std::int64_t groups);
   at::Tensor forward(const at::Tensor& x);
@@ -38,7 +37,7 @@ TORCH_MODULE(VaeResnetBlock);
 
 // Stride-2 3x3 conv after padding one zero row/column at the bottom/right (Downsample2D with
 // padding=0): the asymmetric pad keeps even sizes exactly halved.
-class FLUX_KONTEXT_API VaeDownsampleImpl : public torch::nn::Module {
+class VaeDownsampleImpl : public torch::nn::Module {
  public:
   explicit VaeDownsampleImpl(std::int64_t channels);
   at::Tensor forward(const at::Tensor& x);
@@ -47,7 +46,7 @@ class FLUX_KONTEXT_API VaeDownsampleImpl : public torch::nn::Module {
 TORCH_MODULE(VaeDownsample);
 
 // Nearest-neighbour 2x upsampling followed by a 3x3 conv (Upsample2D with use_conv).
-class FLUX_KONTEXT_API VaeUpsampleImpl : public torch::nn::Module {
+class VaeUpsampleImpl : public torch::nn::Module {
  public:
   explicit VaeUpsampleImpl(std::int64_t channels);
   at::Tensor forward(const at::Tensor& x);
@@ -57,7 +56,7 @@ TORCH_MODULE(VaeUpsample);
 
 // Single-head self-attention over all pixels with a residual connection (the mid block's
 // `Attention` with group_norm, to_q/to_k/to_v and to_out.0).
-class FLUX_KONTEXT_API VaeAttentionImpl : public torch::nn::Module {
+class VaeAttentionImpl : public torch::nn::Module {
  public:
   VaeAttentionImpl(std::int64_t channels, std::int64_t groups);
   at::Tensor forward(const at::Tensor& x);
@@ -71,7 +70,7 @@ class FLUX_KONTEXT_API VaeAttentionImpl : public torch::nn::Module {
 TORCH_MODULE(VaeAttention);
 
 // UNetMidBlock2D: resnet, then (attention, resnet) pairs; here one pair.
-class FLUX_KONTEXT_API VaeMidBlockImpl : public torch::nn::Module {
+class VaeMidBlockImpl : public torch::nn::Module {
  public:
   VaeMidBlockImpl(std::int64_t channels, std::int64_t groups, bool add_attention);
   at::Tensor forward(const at::Tensor& x);
@@ -83,7 +82,7 @@ TORCH_MODULE(VaeMidBlock);
 
 // DownEncoderBlock2D (resnets, then an optional downsampler) and UpDecoderBlock2D (resnets,
 // then an optional upsampler).
-class FLUX_KONTEXT_API VaeDownBlockImpl : public torch::nn::Module {
+class VaeDownBlockImpl : public torch::nn::Module {
  public:
   VaeDownBlockImpl(std::int64_t in_channels, std::int64_t out_channels, std::int64_t layers,
                    std::int64_t groups, bool add_downsample);
@@ -94,7 +93,7 @@ class FLUX_KONTEXT_API VaeDownBlockImpl : public torch::nn::Module {
 };
 TORCH_MODULE(VaeDownBlock);
 
-class FLUX_KONTEXT_API VaeUpBlockImpl : public torch::nn::Module {
+class VaeUpBlockImpl : public torch::nn::Module {
  public:
   VaeUpBlockImpl(std::int64_t in_channels, std::int64_t out_channels, std::int64_t layers,
                  std::int64_t groups, bool add_upsample);
@@ -106,7 +105,7 @@ class FLUX_KONTEXT_API VaeUpBlockImpl : public torch::nn::Module {
 TORCH_MODULE(VaeUpBlock);
 
 // Image [B, in_channels, H, W] -> moments [B, 2 * latent_channels, H/s, W/s] (mean, logvar).
-class FLUX_KONTEXT_API VaeEncoderImpl : public torch::nn::Module {
+class VaeEncoderImpl : public torch::nn::Module {
  public:
   explicit VaeEncoderImpl(const VaeConfig& config);
   at::Tensor forward(const at::Tensor& x);
@@ -120,7 +119,7 @@ class FLUX_KONTEXT_API VaeEncoderImpl : public torch::nn::Module {
 TORCH_MODULE(VaeEncoder);
 
 // Latent [B, latent_channels, h, w] -> image [B, out_channels, h*s, w*s].
-class FLUX_KONTEXT_API VaeDecoderImpl : public torch::nn::Module {
+class VaeDecoderImpl : public torch::nn::Module {
  public:
   explicit VaeDecoderImpl(const VaeConfig& config);
   at::Tensor forward(const at::Tensor& z);

@@ -8,11 +8,10 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "flux_kontext/export.hpp"
 
 namespace flux_kontext {
 
-struct FLUX_KONTEXT_API VaeConfig {
+struct VaeConfig {
   std::int64_t in_channels = 3;
   std::int64_t out_channels = 3;
   std::vector<std::int64_t> block_out_channels;  // encoder order; the decoder reverses it

@@ -9,7 +9,6 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "flux_kontext/export.hpp"
 
 namespace flux_kontext {
 
@@ -35,13 +34,13 @@ struct TileGeometry {
 // output pixels are blended linearly, and every tile is cropped to output_tile - blend.
 // Throws omni::Error when the geometry makes no progress (a stride of 0) or when the input
 // stride and the kept output width disagree (the crops would not meet).
-FLUX_KONTEXT_API at::Tensor apply_tiled(const at::Tensor& input, const TileGeometry& geometry,
+at::Tensor apply_tiled(const at::Tensor& input, const TileGeometry& geometry,
                                         const std::function<at::Tensor(const at::Tensor&)>& apply);
 
 // The two blends, exposed for tests: rows (or columns) 0..extent-1 of `b` become
 // a[-extent + y] * (1 - y/extent) + b[y] * (y/extent). They modify `b` in place and return it.
-FLUX_KONTEXT_API at::Tensor blend_vertical(const at::Tensor& a, at::Tensor b, std::int64_t extent);
-FLUX_KONTEXT_API at::Tensor blend_horizontal(const at::Tensor& a, at::Tensor b,
+at::Tensor blend_vertical(const at::Tensor& a, at::Tensor b, std::int64_t extent);
+at::Tensor blend_horizontal(const at::Tensor& a, at::Tensor b,
                                              std::int64_t extent);
 
 }  // namespace flux_kontext
