@@ -164,18 +164,22 @@ struct FitRun {
   std::optional<omni::CheckpointContents> resumed;
 };
 
+// `--resume latest` with no checkpoint yet starts a new run, so that a fixed job script (a
+// preemptible machine, a Slurm requeue) launches the first start and every restart alike.
 FitRun open_fit_run(const std::optional<std::string>& resume, const std::string& output_dir) {
   FitRun run;
-  if (resume) {
-    std::filesystem::path folder = *resume;
-    if (*resume == "latest") {
-      auto latest = omni::latest_checkpoint(output_dir);
-      if (!latest) {
-        throw omni::Error(
-            fmt::format("--resume latest: no complete checkpoint under '{}'", output_dir));
-      }
-      folder = *latest;
+  std::optional<std::filesystem::path> checkpoint;
+  if (resume && *resume == "latest") {
+    checkpoint = omni::latest_checkpoint(output_dir);
+    if (!checkpoint) {
+      fmt::print("fit: --resume latest: no complete checkpoint under '{}' yet; starting a new run\n",
+                 output_dir);
     }
+  } else if (resume) {
+    checkpoint = std::filesystem::path(*resume);
+  }
+  if (checkpoint) {
+    const std::filesystem::path& folder = *checkpoint;
     run.resumed = omni::load_checkpoint(folder);
     run.run_dir = std::filesystem::absolute(folder).parent_path().parent_path();
     fmt::print("fit: resuming {} at step {}\n", folder.string(), run.resumed->position.step);
@@ -354,6 +358,8 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
       const auto& batch = batches[static_cast<std::size_t>(b)];
       std::vector<const CachedSample*> members;
       for (std::int64_t index : batch) members.push_back(&samples[static_cast<std::size_t>(index)]);
+      at::manual_seed(draw_seed(seed, static_cast<std::uint64_t>(position.epoch),
+                                static_cast<std::uint64_t>(b), DrawPurpose::micro_batch));
       at::Tensor loss = batch_loss(*model, members, batch, position.epoch, empty_prompt, mu);
       (loss / static_cast<double>(train.gradient_accumulation_steps)).backward();
       accumulated = accumulated.defined() ? accumulated + loss.detach() : loss.detach();

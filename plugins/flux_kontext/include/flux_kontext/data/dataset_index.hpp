@@ -52,6 +52,6 @@ struct DatasetIndexOptions {
 // The samples of every path in order, each a dataset folder or a .csv / .jsonl manifest.
 // Throws omni::Error naming the path or file at fault and what was expected.
 std::vector<DatasetSample> index_dataset(const std::vector<std::string>& paths,
-                                                          const DatasetIndexOptions& options = {});
+                                         const DatasetIndexOptions& options = {});
 
 }  // namespace flux_kontext

@@ -23,19 +23,19 @@ struct SampleSizes {
 // Sizes for a sample whose files have these sizes (read from their headers). Throws
 // omni::Error naming `sample_id` when an image is smaller than one 16x16 patch.
 SampleSizes plan_sample_sizes(const ProcessorConfig& processor,
-                                               const std::string& sample_id,
-                                               const std::optional<omni::ImageSize>& target,
-                                               const std::vector<omni::ImageSize>& controls);
+                              const std::string& sample_id,
+                              const std::optional<omni::ImageSize>& target,
+                              const std::vector<omni::ImageSize>& controls);
 
 // Reads `file` and brings it to `size` with processor.process_type: [3, H, W] in [-1, 1].
 at::Tensor load_processed_image(const std::filesystem::path& file,
-                                                 omni::ImageSize size,
-                                                 const ProcessorConfig& processor);
+                                omni::ImageSize size,
+                                const ProcessorConfig& processor);
 
 // Reads a mask image and brings it to `size` the way the target was (nearest sampling):
 // [1, H, W] in [0, 1].
 at::Tensor load_processed_mask(const std::filesystem::path& file,
-                                                omni::ImageSize size,
-                                                const ProcessorConfig& processor);
+                               omni::ImageSize size,
+                               const ProcessorConfig& processor);
 
 }  // namespace flux_kontext

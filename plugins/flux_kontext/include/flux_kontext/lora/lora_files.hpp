@@ -61,26 +61,26 @@ LoraFileContents read_lora_file(const std::filesystem::path& path);
 // given; otherwise the most common rank and alpha, the rest as rank_pattern / alpha_pattern,
 // and the module names as target_modules.
 void write_lora_diffusers(const std::filesystem::path& path,
-                                           const LoraModules& modules,
-                                           const omni::LoraSpec* spec = nullptr);
+                          const LoraModules& modules,
+                          const omni::LoraSpec* spec = nullptr);
 
 // The adapters attached to `model`, copied to the CPU in `dtype`.
 LoraModules lora_modules(FluxTransformer2DModelImpl& model,
-                                          c10::ScalarType dtype = c10::kFloat);
+                         c10::ScalarType dtype = c10::kFloat);
 
 // Saves the model's adapters in diffusers' layout. Every adapter must have spec's rank and
 // scale alpha / rank (the metadata describes them all).
 void save_lora_diffusers(const std::filesystem::path& path,
-                                          FluxTransformer2DModelImpl& model, const omni::LoraSpec& spec,
-                                          c10::ScalarType dtype = c10::kFloat);
+                         FluxTransformer2DModelImpl& model, const omni::LoraSpec& spec,
+                         c10::ScalarType dtype = c10::kFloat);
 
 // Attaches the file's adapters to `model` (fp32, on the model's device) with the file's
 // ranks and alphas, times `scale`, and freezes everything else. Every module must exist and
 // every shape fit: a LoRA for another model is an error naming the file and the first
 // mismatching keys. Returns the adapted module names.
 std::vector<std::string> load_lora_file(const std::filesystem::path& path,
-                                                         FluxTransformer2DModelImpl& model,
-                                                         double scale = 1.0);
+                                        FluxTransformer2DModelImpl& model,
+                                        double scale = 1.0);
 
 // How `apply_lora_file` puts a file's adapters on the model: as the trainable adapter (what
 // load_lora_file does), folded into the base weights, or as fixed adapters stacked under any
@@ -89,8 +89,8 @@ enum class LoraApplication { trainable, fused, stacked };
 
 // load_lora_file with a choice of application; the same checks and errors.
 std::vector<std::string> apply_lora_file(const std::filesystem::path& path,
-                                                          FluxTransformer2DModelImpl& model,
-                                                          double scale,
-                                                          LoraApplication application);
+                                         FluxTransformer2DModelImpl& model,
+                                         double scale,
+                                         LoraApplication application);
 
 }  // namespace flux_kontext

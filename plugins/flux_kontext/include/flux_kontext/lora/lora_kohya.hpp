@@ -32,13 +32,13 @@ bool is_kohya_lora(const std::vector<std::string>& names);
 // diffusers-named modules -> kohya tensors. `source` names the input in errors (a module
 // without a BFL name, fused parts of different rank or alpha).
 omni::NamedTensors lora_to_kohya(const LoraModules& modules,
-                                                  const std::string& source);
+                                 const std::string& source);
 
 // A kohya-layout file -> diffusers-named modules; unknown keys are an omni::Error.
 LoraModules lora_from_kohya(const omni::SafetensorsFile& file);
 
 // Writes `modules` in kohya layout (atomically).
 void write_lora_kohya(const std::filesystem::path& path,
-                                       const LoraModules& modules);
+                      const LoraModules& modules);
 
 }  // namespace flux_kontext

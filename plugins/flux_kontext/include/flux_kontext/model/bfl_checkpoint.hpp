@@ -21,11 +21,11 @@ std::optional<std::string> bfl_prefix(const omni::TensorSource& source);
 // the file's mapping (no copy); the reordered modulation is a copy. Names it does not know
 // pass through unchanged (so strict loading reports them as unexpected).
 std::shared_ptr<const omni::TensorSource> bfl_as_diffusers(
-    std::shared_ptr<const omni::TensorSource> bfl, const std::string& prefix = "");
+                                                           std::shared_ptr<const omni::TensorSource> bfl, const std::string& prefix = "");
 
 // The FluxTransformer2DModel config that a BFL checkpoint implies: sizes from the tensor
 // shapes; axes_dims_rope (not stored) is FLUX.1's (16, 56, 56), which needs head size 128.
 FluxTransformerConfig config_from_bfl(const omni::TensorSource& source,
-                                                       const std::string& prefix = "");
+                                      const std::string& prefix = "");
 
 }  // namespace flux_kontext

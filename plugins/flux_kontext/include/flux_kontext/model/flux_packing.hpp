@@ -16,7 +16,7 @@ at::Tensor pack_latents(const at::Tensor& latents);
 // `packed` [B, (H/2)(W/2), 4C] back to [B, C, H, W] for a latent of `latent_height` x
 // `latent_width`; throws omni::Error when the token count or channels do not fit.
 at::Tensor unpack_latents(const at::Tensor& packed, std::int64_t latent_height,
-                                           std::int64_t latent_width);
+                          std::int64_t latent_width);
 
 // Position ids of the text tokens: all zeros, [tokens, 3] fp32.
 at::Tensor text_position_ids(std::int64_t tokens);

@@ -20,11 +20,11 @@ struct RotaryEmbedding {
 
 // `ids` [tokens, axes]. Angles are computed in fp64 and rounded to fp32 as upstream does.
 RotaryEmbedding rotary_embedding(const at::Tensor& ids,
-                                                  const std::vector<std::int64_t>& axes_dims,
-                                                  double theta = 10000.0);
+                                 const std::vector<std::int64_t>& axes_dims,
+                                 double theta = 10000.0);
 
 // Rotates `x` [batch, tokens, heads, head_dim] in fp32; returns x's dtype.
 at::Tensor apply_rotary_embedding(const at::Tensor& x,
-                                                   const RotaryEmbedding& rope);
+                                  const RotaryEmbedding& rope);
 
 }  // namespace flux_kontext

@@ -86,18 +86,18 @@ struct FluxTransformerLoadOptions {
 // A model with PyTorch's default random initialization, built directly in `options.dtype`
 // (a 12 B model is never materialized in fp32) and moved to `options.device`.
 FluxTransformer2DModel make_flux_transformer(
-    const FluxTransformerConfig& config, const FluxTransformerLoadOptions& options = {});
+                                             const FluxTransformerConfig& config, const FluxTransformerLoadOptions& options = {});
 
 // Loads a diffusers `transformer/` folder (config.json plus one file or shards), or a BFL
 // single-file checkpoint (flux1-kontext-dev.safetensors: names converted, fused q/k/v and
 // linear1 split; the config is inferred from the tensor shapes), or a folder whose weights
 // are in BFL layout. Every tensor must be used and every module tensor found.
 FluxTransformer2DModel load_flux_transformer(
-    const std::filesystem::path& folder_or_file, const FluxTransformerLoadOptions& options = {});
+                                             const std::filesystem::path& folder_or_file, const FluxTransformerLoadOptions& options = {});
 
 // Loads weights from `source` (diffusers or BFL names) into `model`, strictly.
 void load_flux_transformer_weights(FluxTransformer2DModelImpl& model,
-                                                    std::shared_ptr<const omni::TensorSource> source,
-                                                    const FluxTransformerLoadOptions& options);
+                                   std::shared_ptr<const omni::TensorSource> source,
+                                   const FluxTransformerLoadOptions& options);
 
 }  // namespace flux_kontext

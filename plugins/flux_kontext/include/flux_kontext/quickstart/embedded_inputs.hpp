@@ -14,7 +14,7 @@ namespace flux_kontext {
 // Writes the model preset `preset` ("tiny": write_tiny_kontext_pipeline) into `folder`, under
 // a temporary name renamed into place when complete. `folder` must not exist.
 void write_model_preset(const std::string& preset, const std::filesystem::path& folder,
-                                         std::uint64_t seed);
+                        std::uint64_t seed);
 
 // Creates what `config.make_missing` names and is absent: the model at
 // model.pretrained_model_name_or_path, the training split at the first data path, the

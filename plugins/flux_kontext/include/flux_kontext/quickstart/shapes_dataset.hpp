@@ -23,6 +23,6 @@ struct ShapesDatasetOptions {
 // not exist yet; the set is written under a temporary name and renamed into place, so an
 // interrupted run never leaves a half-written data set behind.
 void write_shapes_dataset(const std::filesystem::path& folder,
-                                           const ShapesDatasetOptions& options);
+                          const ShapesDatasetOptions& options);
 
 }  // namespace flux_kontext

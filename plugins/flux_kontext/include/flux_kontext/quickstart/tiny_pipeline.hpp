@@ -12,6 +12,6 @@ namespace flux_kontext {
 // Writes the pipeline into `folder` (created; existing files are replaced). The same seed
 // gives the same bytes.
 void write_tiny_kontext_pipeline(const std::filesystem::path& folder,
-                                                  std::uint64_t seed = 0);
+                                 std::uint64_t seed = 0);
 
 }  // namespace flux_kontext

@@ -19,6 +19,6 @@ struct TinyTokenizerSizes {
 // tokenizer_config.json, special_tokens_map.json) in the diffusers layout. The same bytes
 // every time. Throws omni::Error when a file cannot be written or training fails.
 TinyTokenizerSizes write_tiny_tokenizers(
-    const std::filesystem::path& model_folder);
+                                         const std::filesystem::path& model_folder);
 
 }  // namespace flux_kontext

@@ -51,20 +51,20 @@ struct FluxSamplingOptions {
 // in float32. Sets `scheduler`'s timesteps (mu from the target token count). Inputs are
 // checked before the first model call; throws omni::Error naming the bad one.
 at::Tensor sample_flux(const FluxVelocityModel& model,
-                                        FlowMatchEulerDiscreteScheduler& scheduler,
-                                        const FluxSamplingInputs& inputs,
-                                        const FluxSamplingOptions& options);
+                       FlowMatchEulerDiscreteScheduler& scheduler,
+                       const FluxSamplingInputs& inputs,
+                       const FluxSamplingOptions& options);
 
 // The same with the transformer itself; guidance_embeds comes from its config.
 at::Tensor sample_flux(FluxTransformer2DModelImpl& transformer,
-                                        FlowMatchEulerDiscreteScheduler& scheduler,
-                                        const FluxSamplingInputs& inputs,
-                                        FluxSamplingOptions options);
+                       FlowMatchEulerDiscreteScheduler& scheduler,
+                       const FluxSamplingInputs& inputs,
+                       FluxSamplingOptions options);
 
 // Packed normalized latents of an image of `height` x `width` pixels -> image in about
 // [-1, 1]: unpack to [B, C, H/s, W/s], undo the normalization, decode.
 at::Tensor decode_packed_latents(AutoencoderKLImpl& vae, const at::Tensor& packed,
-                                                  std::int64_t height, std::int64_t width);
+                                 std::int64_t height, std::int64_t width);
 
 // Image [B, C, H, W] in [-1, 1] -> packed normalized latents of its VAE mean, as Kontext
 // conditions on control images.

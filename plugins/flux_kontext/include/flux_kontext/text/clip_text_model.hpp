@@ -61,6 +61,6 @@ TORCH_MODULE(ClipTextModel);
 // Builds the model from a component folder (config.json + model.safetensors or its sharded
 // index) with strict loading, in `dtype` on `device`.
 ClipTextModel load_clip_text_model(const std::filesystem::path& folder,
-                                                    c10::ScalarType dtype, c10::Device device);
+                                   c10::ScalarType dtype, c10::Device device);
 
 }  // namespace flux_kontext

@@ -57,6 +57,6 @@ TORCH_MODULE(T5EncoderModel);
 // Builds the model from a component folder (config.json + model.safetensors or its sharded
 // index), accepting the tied embedding under either of its names.
 T5EncoderModel load_t5_encoder_model(const std::filesystem::path& folder,
-                                                      c10::ScalarType dtype, c10::Device device);
+                                     c10::ScalarType dtype, c10::Device device);
 
 }  // namespace flux_kontext

@@ -28,7 +28,7 @@ struct TextEncoderOptions {
 
 // Reads a `clip_text` / `t5_encoder` options section; `kind` picks the defaults.
 TextEncoderOptions parse_text_encoder_options(const omni::ConfigView& view,
-                                                                bool is_t5);
+                                              bool is_t5);
 
 class ClipTextEncoder final : public omni::TextEncoder {
  public:
@@ -73,7 +73,7 @@ struct KontextPromptEmbeddings {
 };
 
 KontextPromptEmbeddings encode_kontext_prompts(
-    omni::TextEncoder& clip, omni::TextEncoder& t5, const std::vector<std::string>& prompts,
-    const std::vector<std::string>& prompts_2 = {});
+                                               omni::TextEncoder& clip, omni::TextEncoder& t5, const std::vector<std::string>& prompts,
+                                               const std::vector<std::string>& prompts_2 = {});
 
 }  // namespace flux_kontext

@@ -34,7 +34,7 @@ KontextModelPaths resolve_model_paths(const ModelConfig& model);
 // The device for one component: the map's entry, else `fallback`, else CUDA when this
 // process has it, else the CPU.
 c10::Device component_device(const std::optional<std::string>& entry,
-                                              const std::optional<std::string>& fallback = {});
+                             const std::optional<std::string>& fallback = {});
 
 // A short fingerprint of a model folder's files (canonical path, names, sizes, modification
 // times) for cache keys: a changed or replaced model gives another identity, and computing it
@@ -53,22 +53,22 @@ struct KontextTextEncoders {
 // tests) only this plugin's own `clip_text` and `t5_encoder` can be named. Each encoder gets
 // the options {model, revision, subfolder, tokenizer_subfolder, device} of its place.
 KontextTextEncoders load_text_encoders(const KontextModelPaths& paths,
-                                                        const ModelConfig& model,
-                                                        c10::Device device,
-                                                        c10::Device device_2,
-                                                        const omni::ComponentProvider* components);
+                                       const ModelConfig& model,
+                                       c10::Device device,
+                                       c10::Device device_2,
+                                       const omni::ComponentProvider* components);
 
 // The options load_text_encoders gives the encoder of `place` ("text_encoder" or
 // "text_encoder_2"), as a config document, so that validation checks the same thing.
 omni::ConfigDocument text_encoder_options(const std::string& pipeline,
-                                                           const std::string& revision,
-                                                           const std::string& place,
-                                                           const std::string& device);
+                                          const std::string& revision,
+                                          const std::string& place,
+                                          const std::string& device);
 
 // Puts `model.base_loras` on the transformer in order: `fuse: true` folds a LoRA into the
 // base weights, `fuse: false` stacks it as a fixed adapter; either way it is never trained.
 // Call before the trainable LoRA is attached. Errors name the file (lora_files.hpp).
 void apply_base_loras(FluxTransformer2DModelImpl& model,
-                                       const std::vector<BaseLora>& base_loras);
+                      const std::vector<BaseLora>& base_loras);
 
 }  // namespace flux_kontext

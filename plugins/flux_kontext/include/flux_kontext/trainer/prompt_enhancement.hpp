@@ -28,9 +28,9 @@ struct EnhancedPrompt {
 // keeps the original instruction (with a warning naming `what`), so one bad generation does
 // not stop a long cache run.
 EnhancedPrompt enhance_prompt(omni::PromptEnhancer& enhancer,
-                                               const std::string& instruction,
-                                               const std::vector<std::filesystem::path>& images,
-                                               const std::string& task_suffix,
-                                               const std::string& what);
+                              const std::string& instruction,
+                              const std::vector<std::filesystem::path>& images,
+                              const std::string& task_suffix,
+                              const std::string& what);
 
 }  // namespace flux_kontext

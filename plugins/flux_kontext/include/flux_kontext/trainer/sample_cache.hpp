@@ -35,15 +35,15 @@ std::string hash_hex(const std::string& text);
 
 // `<cache_dir>/<hash of key>.safetensors`.
 std::filesystem::path cache_file_for(const std::filesystem::path& cache_dir,
-                                                      const std::string& key);
+                                     const std::string& key);
 
 // Writes atomically (temporary file, fsync, rename).
 void save_cached_sample(const std::filesystem::path& file, const std::string& key,
-                                         const CachedSample& sample);
+                        const CachedSample& sample);
 
 // The sample, when `file` exists and was written for exactly `key`; nothing otherwise (a
 // stale or foreign file is never used). A file that cannot be read is an omni::Error.
 std::optional<CachedSample> load_cached_sample(const std::filesystem::path& file,
-                                                                const std::string& key);
+                                               const std::string& key);
 
 }  // namespace flux_kontext

@@ -71,6 +71,6 @@ struct VaeLoadOptions {
 // (every tensor used, every shape checked). The module is returned in eval mode with
 // gradients off for its parameters: the VAE is never trained here.
 AutoencoderKL load_autoencoder_kl(const std::filesystem::path& vae_folder,
-                                                   const VaeLoadOptions& options = {});
+                                  const VaeLoadOptions& options = {});
 
 }  // namespace flux_kontext

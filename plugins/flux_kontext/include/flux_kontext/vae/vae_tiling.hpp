@@ -35,12 +35,12 @@ struct TileGeometry {
 // Throws omni::Error when the geometry makes no progress (a stride of 0) or when the input
 // stride and the kept output width disagree (the crops would not meet).
 at::Tensor apply_tiled(const at::Tensor& input, const TileGeometry& geometry,
-                                        const std::function<at::Tensor(const at::Tensor&)>& apply);
+                       const std::function<at::Tensor(const at::Tensor&)>& apply);
 
 // The two blends, exposed for tests: rows (or columns) 0..extent-1 of `b` become
 // a[-extent + y] * (1 - y/extent) + b[y] * (y/extent). They modify `b` in place and return it.
 at::Tensor blend_vertical(const at::Tensor& a, at::Tensor b, std::int64_t extent);
 at::Tensor blend_horizontal(const at::Tensor& a, at::Tensor b,
-                                             std::int64_t extent);
+                            std::int64_t extent);
 
 }  // namespace flux_kontext
