@@ -27,9 +27,6 @@ int validate_command(const std::vector<std::string>& arguments) {
   request.strict_devices = parsed.count("allow-missing-devices") == 0;
   Registry registry;
   PreparedJob job = prepare_job(request, registry);
-  for (const std::string& warning : job.document.warnings()) {
-    std::cerr << "warning: " << warning << "\n";
-  }
   std::cout << fmt::format("{}: valid (trainer {})\n", request.config_file.string(), job.trainer);
   return 0;
 }

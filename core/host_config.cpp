@@ -54,6 +54,8 @@ PreparedJob prepare_job(const JobRequest& request, Registry& registry) {
   }
   factory->validate(root, registry);
   document.check_unknown_keys();
+  // Keys accepted for upstream configs but without effect here say so, once per command.
+  for (const std::string& warning : document.warnings()) std::cerr << "warning: " << warning << "\n";
   return job;
 }
 

@@ -1,5 +1,7 @@
 // The FluxKontext / DreamOmni2 config schema: upstream configs carry over, mistakes are
 // caught at validation time.
+#include <algorithm>
+
 #include <doctest/doctest.h>
 
 #include <ATen/ATen.h>
@@ -74,9 +76,51 @@ flux_kontext::TrainerConfig parse(const std::string& yaml,
   return config;
 }
 
+// The warnings that parsing `yaml` leaves in its document.
+std::vector<std::string> warnings_of(const std::string& yaml) {
+  omni::ConfigDocument document = omni::ConfigDocument::from_string(yaml, "cfg.yaml");
+  document.resolve_references();
+  omni::ConfigView root = document.root();
+  root.get<std::string>("trainer");
+  flux_kontext::parse_trainer_config(root);
+  return document.warnings();
+}
+
 }  // namespace
 
 TEST_SUITE("trainer_schema") {
+  TEST_CASE("keys kept only for upstream configs warn that they have no effect, once each") {
+    std::vector<std::string> warnings = warnings_of(upstream_flux_kontext);
+    const auto warned = [&](const std::string& key) {
+      return std::count_if(warnings.begin(), warnings.end(), [&](const std::string& warning) {
+        return warning.find(key + ": has no effect") != std::string::npos ||
+               warning.find(key + ": names no tracker project") != std::string::npos;
+      });
+    };
+    CAPTURE(warnings);
+    CHECK(warned("model.lora.adapter_name") == 1);
+    CHECK(warned("data.num_workers") == 1);
+    CHECK(warned("train.low_memory") == 1);
+    CHECK(warned("logging.tracker_project_name") == 1);
+    // Not in that config: no warning; present: one.
+    CHECK(warned("train.num_epochs") == 0);
+    warnings = warnings_of(R"(trainer: FluxKontext
+model: {pretrained_model_name_or_path: /m}
+train: {num_epochs: 3, train_batch_size: 2}
+)");
+    CHECK(warned("train.num_epochs") == 1);
+    CHECK(warned("train.train_batch_size") == 1);
+    CHECK(warned("data.num_workers") == 0);
+  }
+
+  TEST_CASE("reference-image dropout is refused rather than ignored") {
+    CHECK_THROWS_WITH_AS(parse(upstream_flux_kontext, {"data.init_args.prompt_image_dropout_rate=0.3"}),
+                         doctest::Contains("prompt_image_dropout_rate: dropping the reference "
+                                           "images is not supported"),
+                         omni::ConfigError);
+    CHECK_NOTHROW(parse(upstream_flux_kontext, {"data.init_args.prompt_image_dropout_rate=0"}));
+  }
+
   TEST_CASE("the upstream example config carries over") {
     flux_kontext::TrainerConfig config = parse(upstream_flux_kontext);
     CHECK(config.model.lora.adapter_name == "lora_edit");

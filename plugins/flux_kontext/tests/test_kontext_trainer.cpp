@@ -279,6 +279,25 @@ TEST_SUITE("kontext_trainer") {
     CHECK(losses(setup.run_folder() / "metrics.jsonl").size() == 4);
   }
 
+  TEST_CASE("model.pretrained_embeddings names text encoder folders apart from the pipeline") {
+    TrainingSetup setup("", 1);
+    const fs::path model = setup.dir.path() / "model";
+    fs::rename(model / "text_encoder", setup.dir.path() / "clip_weights");
+    fs::rename(model / "text_encoder_2", setup.dir.path() / "t5_weights");
+    const std::string cache = "run " + quote(setup.config.string()) + " --mode cache";
+    const std::string clip = " --set model.pretrained_embeddings.text_encoder=" +
+                             quote((setup.dir.path() / "clip_weights").string());
+    const std::string t5 = " --set model.pretrained_embeddings.text_encoder_2=" +
+                           quote((setup.dir.path() / "t5_weights").string());
+    auto result = run_host(cache + clip + t5);
+    CAPTURE(result.output);
+    CHECK(result.exit_code == 0);
+    result = run_host(cache + clip + " --set model.pretrained_embeddings.text_encoder_2=" +
+                      quote((setup.dir.path() / "nowhere").string()));
+    CHECK(result.exit_code != 0);
+    CHECK(result.output.find("model.pretrained_embeddings.text_encoder_2") != std::string::npos);
+  }
+
   TEST_CASE("bad inputs stop the run with a clear message") {
     TrainingSetup setup;
     SUBCASE("an image smaller than one latent patch") {

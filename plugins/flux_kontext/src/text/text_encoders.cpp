@@ -19,6 +19,15 @@ struct ResolvedFolders {
 
 ResolvedFolders resolve(const TextEncoderOptions& options) {
   omni::ModelFolder folder = omni::ModelFolder::open(options.model, options.revision);
+  if (options.weights_folder) {
+    const std::filesystem::path weights = *options.weights_folder;
+    if (!std::filesystem::is_regular_file(weights / "config.json")) {
+      throw omni::Error(fmt::format("text encoder weights folder '{}': no config.json there "
+                                    "(expected a transformers model folder)",
+                                    weights.string()));
+    }
+    return {weights, folder.component(options.tokenizer_subfolder)};
+  }
   return {folder.component(options.subfolder), folder.component(options.tokenizer_subfolder)};
 }
 
@@ -43,6 +52,7 @@ TextEncoderOptions parse_text_encoder_options(const omni::ConfigView& view, bool
   options.model = view.get<std::string>("model");
   options.revision = view.get<std::string>("revision", options.revision);
   options.subfolder = view.get<std::string>("subfolder", is_t5 ? "text_encoder_2" : "text_encoder");
+  options.weights_folder = view.get_optional<std::string>("weights_folder");
   options.tokenizer_subfolder =
       view.get<std::string>("tokenizer_subfolder", is_t5 ? "tokenizer_2" : "tokenizer");
   options.device = view.get_device("device", options.device);

@@ -32,8 +32,21 @@ KontextModelPaths resolve_model_paths(const ModelConfig& model) {
     paths.transformer = folder.component("transformer");
   }
   paths.scheduler = folder.component("scheduler");
-  paths.text_encoder = folder.component("text_encoder");
-  paths.text_encoder_2 = folder.component("text_encoder_2");
+  // model.pretrained_embeddings may name the encoders' weights apart from the pipeline
+  // (the tokenizers stay the pipeline's).
+  const auto encoder_folder = [&](const std::optional<std::string>& path, const char* key,
+                                  const char* component) -> std::filesystem::path {
+    if (!path) return folder.component(component);
+    if (!std::filesystem::is_regular_file(std::filesystem::path(*path) / "config.json")) {
+      throw omni::Error(fmt::format("model.pretrained_embeddings.{}: '{}' is not a text encoder "
+                                    "folder (no config.json)",
+                                    key, *path));
+    }
+    return *path;
+  };
+  paths.text_encoder = encoder_folder(model.text_encoder_path, "text_encoder", "text_encoder");
+  paths.text_encoder_2 =
+      encoder_folder(model.text_encoder_2_path, "text_encoder_2", "text_encoder_2");
   paths.tokenizer = folder.component("tokenizer");
   paths.tokenizer_2 = folder.component("tokenizer_2");
   if (model.vae_path) {
@@ -76,11 +89,13 @@ AutoencoderKL load_vae(const KontextModelPaths& paths, c10::Device device) {
 }
 
 omni::ConfigDocument text_encoder_options(const std::string& pipeline, const std::string& revision,
-                                          const std::string& place, const std::string& device) {
+                                          const std::string& place, const std::string& device,
+                                          const std::filesystem::path& weights) {
   YAML::Node options;
   options["model"] = pipeline;
   if (!revision.empty()) options["revision"] = revision;
   options["subfolder"] = place;
+  if (!weights.empty()) options["weights_folder"] = weights.string();
   options["tokenizer_subfolder"] = place == "text_encoder_2" ? "tokenizer_2" : "tokenizer";
   options["device"] = device;
   return omni::ConfigDocument::from_string(YAML::Dump(options), "model.text_encoders." + place);
@@ -105,9 +120,11 @@ KontextTextEncoders load_text_encoders(const KontextModelPaths& paths, const Mod
                                        c10::Device device, c10::Device device_2,
                                        const omni::ComponentProvider* components) {
   const omni::ConfigDocument options =
-      text_encoder_options(paths.pipeline, paths.revision, "text_encoder", device.str());
-  const omni::ConfigDocument options_2 =
-      text_encoder_options(paths.pipeline, paths.revision, "text_encoder_2", device_2.str());
+      text_encoder_options(paths.pipeline, paths.revision, "text_encoder", device.str(),
+                           model.text_encoder_path ? paths.text_encoder : std::filesystem::path());
+  const omni::ConfigDocument options_2 = text_encoder_options(
+      paths.pipeline, paths.revision, "text_encoder_2", device_2.str(),
+      model.text_encoder_2_path ? paths.text_encoder_2 : std::filesystem::path());
   KontextTextEncoders encoders;
   encoders.text_encoder = make_text_encoder(model.text_encoder, options.root(), components);
   encoders.text_encoder_2 = make_text_encoder(model.text_encoder_2, options_2.root(), components);

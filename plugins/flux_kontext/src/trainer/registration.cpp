@@ -41,8 +41,12 @@ void validate_text_encoders(const omni::ConfigView& root, const TrainerConfig& c
   const std::pair<const char*, const std::string*> places[] = {
       {"text_encoder", &config.model.text_encoder}, {"text_encoder_2", &config.model.text_encoder_2}};
   for (const auto& [place, name] : places) {
+    const std::optional<std::string>& weights = std::string(place) == "text_encoder"
+                                                    ? config.model.text_encoder_path
+                                                    : config.model.text_encoder_2_path;
     const omni::ConfigDocument options = text_encoder_options(
-        config.model.pretrained_model_name_or_path, config.model.revision.value_or(""), place, "cpu");
+        config.model.pretrained_model_name_or_path, config.model.revision.value_or(""), place,
+        "cpu", weights.value_or(""));
     try {
       components.validate_component(omni::ComponentKind::text_encoder, *name, options.root());
     } catch (const omni::ConfigError&) {

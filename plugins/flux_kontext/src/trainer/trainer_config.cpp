@@ -83,6 +83,10 @@ LoraConfig parse_lora(const ConfigView& view) {
   require_range(view, "lora_dropout", lora.lora_dropout, 0.0, 0.999);
   lora.pretrained_weight = view.get_optional<std::string>("pretrained_weight");
   lora.adapter_name = view.get<std::string>("adapter_name", lora.adapter_name);
+  if (view.has("adapter_name")) {
+    view.warn("adapter_name", "has no effect: LoRA files carry no adapter name (diffusers' "
+                              "load_lora_weights(adapter_name=...) names the adapter when loading)");
+  }
   return lora;
 }
 
@@ -164,6 +168,11 @@ DataConfig parse_data(const ConfigView& view, DataConfig data) {
   require_range(init, "caption_dropout_rate", data.caption_dropout_rate, 0.0, 1.0);
   data.prompt_image_dropout_rate = init.get<double>("prompt_image_dropout_rate", 0.0);
   require_range(init, "prompt_image_dropout_rate", data.prompt_image_dropout_rate, 0.0, 1.0);
+  if (data.prompt_image_dropout_rate > 0) {
+    init.fail("prompt_image_dropout_rate",
+              "dropping the reference images is not supported; set it to 0 (caption dropout is "
+              "caption_dropout_rate)");
+  }
   // Upstream copies these from `cache`; accepted here for its configs, `cache` wins.
   init.get_optional<std::string>("cache_dir");
   init.get_optional<bool>("use_cache");
@@ -178,6 +187,10 @@ DataConfig parse_data(const ConfigView& view, DataConfig data) {
   if (data.batch_size <= 0) view.fail("batch_size", "expected a batch size > 0");
   data.num_workers = view.get<int>("num_workers", 1);
   if (data.num_workers < 0) view.fail("num_workers", "expected 0 or more workers");
+  if (view.has("num_workers")) {
+    view.warn("num_workers", "has no effect: fit reads the cached samples from memory, without "
+                             "loader workers");
+  }
   data.shuffle = view.get<bool>("shuffle", true);
   return data;
 }
@@ -228,6 +241,11 @@ LoggingConfig parse_logging(const ConfigView& view, LoggingConfig logging) {
     logging.report_to = "tensorboard";
   }
   logging.tracker_project_name = view.get_optional<std::string>("tracker_project_name");
+  if (logging.tracker_project_name) {
+    view.warn("tracker_project_name", "names no tracker project here: TensorBoard files go to "
+                                      "<run folder>/tensorboard (references such as "
+                                      "${logging.tracker_project_name} still resolve)");
+  }
   logging.tags = view.get<std::vector<std::string>>("tags", {});
   logging.notes = view.get_optional<std::string>("notes");
   return logging;
@@ -311,8 +329,13 @@ LossConfig parse_loss(const ConfigView& view, LossConfig loss) {
 }
 
 TrainConfig parse_train(const ConfigView& view, TrainConfig train) {
-  view.get_optional<int>("train_batch_size");  // upstream copies data.batch_size here
-  view.get_optional<int>("num_epochs");         // upstream ignores it; so does omnihost
+  // Upstream copies data.batch_size into train_batch_size and never reads num_epochs.
+  if (view.get_optional<int>("train_batch_size")) {
+    view.warn("train_batch_size", "has no effect: data.batch_size sets the batch size");
+  }
+  if (view.get_optional<int>("num_epochs")) {
+    view.warn("num_epochs", "has no effect: train.max_train_steps sets the length of training");
+  }
   train.gradient_accumulation_steps = view.get<int>("gradient_accumulation_steps", 4);
   if (train.gradient_accumulation_steps <= 0) {
     view.fail("gradient_accumulation_steps", "expected a value > 0");
@@ -331,6 +354,10 @@ TrainConfig parse_train(const ConfigView& view, TrainConfig train) {
   train.mixed_precision = view.get_enum("mixed_precision", {"bf16", "fp16", "no"}, "bf16");
   train.gradient_checkpointing = view.get<bool>("gradient_checkpointing", true);
   train.low_memory = view.get<bool>("low_memory", false);
+  if (train.low_memory) {
+    view.warn("low_memory", "has no effect: fit never holds the VAE or the text encoders (the "
+                            "cache stage computes their outputs and frees them)");
+  }
   if (auto devices = view.optional_child("fit_device")) train.fit_device = parse_devices(*devices);
   train.seed = view.get<long>("seed", train.seed);
   train.guidance = view.get<double>("guidance", train.guidance);

@@ -4,6 +4,7 @@
 // sequence output), each built from a pipeline folder or its component folders.
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "flux_kontext/text/clip_text_model.hpp"
@@ -20,6 +21,9 @@ struct TextEncoderOptions {
   std::string revision = "main";
   std::string subfolder;          // text_encoder | text_encoder_2
   std::string tokenizer_subfolder;  // tokenizer | tokenizer_2
+  // A folder holding the encoder's weights and config.json, instead of `model`/`subfolder`
+  // (upstream's model.pretrained_embeddings.text_encoder[_2]); the tokenizer stays `model`'s.
+  std::optional<std::string> weights_folder;
   std::string device = "cpu";
   // fp32 by default: T5 overflows in fp16 (upstream clamps); bf16 is the choice on GPUs.
   std::string dtype = "fp32";

@@ -60,10 +60,13 @@ KontextTextEncoders load_text_encoders(const KontextModelPaths& paths,
 
 // The options load_text_encoders gives the encoder of `place` ("text_encoder" or
 // "text_encoder_2"), as a config document, so that validation checks the same thing.
+// `weights`, when not empty, is the folder of the encoder's weights
+// (model.pretrained_embeddings).
 omni::ConfigDocument text_encoder_options(const std::string& pipeline,
                                           const std::string& revision,
                                           const std::string& place,
-                                          const std::string& device);
+                                          const std::string& device,
+                                          const std::filesystem::path& weights = {});
 
 // Puts `model.base_loras` on the transformer in order: `fuse: true` folds a LoRA into the
 // base weights, `fuse: false` stacks it as a fixed adapter; either way it is never trained.
