@@ -298,6 +298,32 @@ TEST_SUITE("kontext_trainer") {
     CHECK(result.output.find("model.pretrained_embeddings.text_encoder_2") != std::string::npos);
   }
 
+  TEST_CASE("the mask loss weighs the edit masks that data.init_args.use_edit_mask reads") {
+    TrainingSetup plain("", 1), masked("", 1);
+    for (TrainingSetup* setup : {&plain, &masked}) {
+      write_random_png(setup->dir.path() / "data" / "training_images" / "sample0_mask.png", 32, 5);
+    }
+    const std::string fit = " --mode all --set train.max_train_steps=2 --set "
+                            "train.checkpointing_steps=100 --set optimizer.init_args.lr=0.01";
+    auto result = run_host("run " + quote(plain.config.string()) + fit);
+    REQUIRE(result.exit_code == 0);
+    result = run_host("run " + quote(masked.config.string()) + fit +
+                      " --set loss.mask_loss=true --set loss.forground_weight=4"
+                      " --set data.init_args.use_edit_mask=true");
+    CAPTURE(result.output);
+    REQUIRE(result.exit_code == 0);
+    CHECK_FALSE(identical(read_all(plain.run_folder() / "pytorch_lora_weights.safetensors"),
+                          read_all(masked.run_folder() / "pytorch_lora_weights.safetensors")));
+    // A mask loss without the masks, or masks without a mask loss, is said.
+    result = run_host("run " + quote(masked.config.string()) + fit + " --set loss.mask_loss=true");
+    CHECK(result.exit_code != 0);
+    CHECK(result.output.find("set data.init_args.use_edit_mask: true") != std::string::npos);
+    result = run_host("validate " + quote(plain.config.string()) +
+                      " --set data.init_args.use_edit_mask=true");
+    CHECK(result.exit_code == 0);
+    CHECK(result.output.find("use_edit_mask: has no effect") != std::string::npos);
+  }
+
   TEST_CASE("bad inputs stop the run with a clear message") {
     TrainingSetup setup;
     SUBCASE("an image smaller than one latent patch") {

@@ -121,7 +121,8 @@ at::Tensor FluxKontextTrainer::batch_loss(FluxTransformer2DModelImpl& model,
     pooled.push_back(dropped("pooled_prompt_embeds") ? empty_prompt.pooled_prompt_embeds
                                                      : sample.pooled_prompt_embeds);
     for (std::size_t c = 0; c < control_count; ++c) controls[c].push_back(sample.control_latents[c]);
-    const bool masked = config_.loss.kind != "mse" && sample.mask.defined();
+    const bool masked =
+        config_.loss.kind != "mse" && config_.data.use_edit_mask && sample.mask.defined();
     weights.push_back(masked ? config_.loss.background_weight +
                                    (config_.loss.foreground_weight - config_.loss.background_weight) *
                                        sample.mask

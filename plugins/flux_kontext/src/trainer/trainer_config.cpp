@@ -434,6 +434,22 @@ MakeMissingConfig parse_make_missing(const ConfigView& view, MakeMissingConfig m
   return make;
 }
 
+// As upstream, the edit masks (`<stem>_mask.png`) are read with data.init_args.use_edit_mask
+// and weigh only the mask losses: either without the other is a mistake worth a message.
+void check_edit_masks(const ConfigView& root, const TrainerConfig& config) {
+  const bool mask_loss = config.loss.kind != "mse";
+  if (mask_loss && !config.data.use_edit_mask) {
+    const ConfigView loss = root.child("loss");
+    loss.fail(loss.has("class_path") ? "class_path" : "mask_loss",
+              "this loss weighs the edit masks; set data.init_args.use_edit_mask: true");
+  }
+  if (!mask_loss && config.data.use_edit_mask) {
+    root.child("data").child("init_args").warn(
+        "use_edit_mask", "has no effect with the plain MSE loss (loss.mask_loss: true or a mask "
+                         "loss class reads the masks)");
+  }
+}
+
 }  // namespace
 
 TrainerConfig parse_trainer_config(const ConfigView& root, const TrainerConfig& defaults) {
@@ -446,6 +462,7 @@ TrainerConfig parse_trainer_config(const ConfigView& root, const TrainerConfig& 
   config.optimizer = parse_optimizer(root.child_or_empty("optimizer"), defaults.optimizer);
   config.lr_scheduler = parse_lr_scheduler(root.child_or_empty("lr_scheduler"), defaults.lr_scheduler);
   config.loss = parse_loss(root.child_or_empty("loss"), defaults.loss);
+  check_edit_masks(root, config);
   config.train = parse_train(root.child_or_empty("train"), defaults.train);
   config.cache = parse_cache(root.child_or_empty("cache"), defaults.cache);
   config.predict = parse_predict(root.child_or_empty("predict"), defaults.predict);
