@@ -147,7 +147,7 @@ TEST_SUITE("lora_files") {
     CHECK(trainable == lora.size());
   }
 
-  TEST_CASE("a diffusers-layout file loads back bit-identical, with the same output") {
+  TEST_CASE("a diffusers-layout file loads back exactly (alpha / r inside lora_B), with the same output") {
     omni::test::TempDir dir;
     FluxTransformer2DModel model = tiny_model();
     omni::LoraSpec spec = all_linears_spec();
@@ -163,12 +163,16 @@ TEST_SUITE("lora_files") {
     const omni::NamedTensors original = omni::lora_parameters(*model);
     const omni::NamedTensors reloaded = omni::lora_parameters(*loaded);
     REQUIRE(original.size() == reloaded.size());
+    // lora_A as trained; lora_B times alpha / r = 1.5 (exact in fp32), at scale 1.
     for (std::size_t i = 0; i < original.size(); ++i) {
+      CAPTURE(original[i].first);
       CHECK(original[i].first == reloaded[i].first);
-      CHECK(at::equal(original[i].second, reloaded[i].second));
+      const bool up = original[i].first.find("lora_B") != std::string::npos;
+      CHECK(at::equal(up ? original[i].second * 1.5 : original[i].second, reloaded[i].second));
     }
     const at::Tensor expected = output_of(model);
-    CHECK(at::equal(output_of(loaded), expected));
+    // Equal up to where the 1.5 is applied: (1.5 B) A instead of 1.5 (B A).
+    CHECK(at::allclose(output_of(loaded), expected, 1e-5, 1e-6));
     CHECK_FALSE(at::allclose(base_output, expected));  // the adapters do something
 
     // A scale multiplies the adapter's contribution.
@@ -192,7 +196,8 @@ TEST_SUITE("lora_files") {
     CHECK(saved->metadata().at("format") == "pt");
     const nlohmann::json metadata = nlohmann::json::parse(saved->metadata().at("lora_adapter_metadata"));
     CHECK(metadata.at("transformer.r") == 4);
-    CHECK(metadata.at("transformer.lora_alpha") == 8.0);
+    // alpha / r (2) is folded into lora_B and the file says lora_alpha = r (see the ComfyUI test).
+    CHECK(metadata.at("transformer.lora_alpha") == 4.0);
     CHECK(metadata.at("transformer.lora_dropout") == 0.1);
     CHECK(metadata.at("transformer.target_modules") ==
           nlohmann::json{"to_k", "to_out.0", "to_q", "to_v"});
@@ -208,9 +213,11 @@ TEST_SUITE("lora_files") {
     CHECK(saved->info("transformer.transformer_blocks.0.attn.to_q.lora_B.weight").shape ==
           std::vector<std::int64_t>{32, 4});
 
-    // The alpha comes back from the metadata (scale 8 / 4), and a regex spec is written as
-    // PEFT's single-string form.
-    CHECK(read_lora_file(file).modules.at("transformer_blocks.1.attn.to_v").alpha == 8.0);
+    // The alpha comes back from the metadata, with the scale inside lora_B, and a regex spec is
+    // written as PEFT's single-string form.
+    const LoraModuleWeights to_v = read_lora_file(file).modules.at("transformer_blocks.1.attn.to_v");
+    CHECK(to_v.alpha == 4.0);
+    CHECK(at::equal(to_v.up, lora_modules(*model).at("transformer_blocks.1.attn.to_v").up * 2));
     FluxTransformer2DModel regex_model = tiny_model();
     const omni::LoraSpec regex_spec = all_linears_spec();
     omni::attach_lora(*regex_model, regex_spec);
@@ -247,17 +254,18 @@ TEST_SUITE("lora_files") {
     REQUIRE_MESSAGE(to_diffusers.exit_code == 0, to_diffusers.output);
     CHECK_HAS(to_diffusers.output, "(kohya layout)");
 
-    // The kohya file: fused q/k/v and linear1 as one LoRA of rank k * r, alpha k * alpha.
+    // The kohya file: fused q/k/v and linear1 as one LoRA of rank k * r, alpha its rank (the
+    // scale alpha / r = 1.5 is folded into lora_up).
     const auto k = omni::SafetensorsFile::open(kohya);
     CHECK(k->info("lora_unet_double_blocks_1_img_attn_qkv.lora_down.weight").shape ==
           std::vector<std::int64_t>{12, 32});
     CHECK(k->info("lora_unet_double_blocks_1_txt_attn_qkv.lora_up.weight").shape ==
           std::vector<std::int64_t>{96, 12});
-    CHECK(k->tensor("lora_unet_double_blocks_1_img_attn_qkv.alpha").item<double>() == 18.0);
+    CHECK(k->tensor("lora_unet_double_blocks_1_img_attn_qkv.alpha").item<double>() == 12.0);
     CHECK(k->info("lora_unet_single_blocks_0_linear1.lora_up.weight").shape ==
           std::vector<std::int64_t>{3 * 32 + 128, 16});
-    CHECK(k->tensor("lora_unet_single_blocks_0_linear1.alpha").item<double>() == 24.0);
-    CHECK(k->tensor("lora_unet_double_blocks_0_img_mlp_0.alpha").item<double>() == 6.0);
+    CHECK(k->tensor("lora_unet_single_blocks_0_linear1.alpha").item<double>() == 16.0);
+    CHECK(k->tensor("lora_unet_double_blocks_0_img_mlp_0.alpha").item<double>() == 4.0);
     for (const char* name : {"lora_unet_img_in", "lora_unet_final_layer_linear",
                              "lora_unet_final_layer_adaLN_modulation_1",
                              "lora_unet_double_blocks_0_txt_mod_lin",
@@ -266,7 +274,7 @@ TEST_SUITE("lora_files") {
       CHECK_MESSAGE(k->contains(std::string(name) + ".lora_up.weight"), name);
     }
     // The final layer's modulation has BFL's (shift, scale) order: lora_up's halves swap.
-    const LoraModules original = lora_modules(*model);
+    const LoraModules original = fold_alpha_into_up(lora_modules(*model));
     const at::Tensor norm_out_up = original.at("norm_out.linear").up;
     CHECK(at::equal(k->tensor("lora_unet_final_layer_adaLN_modulation_1.lora_up.weight"),
                     at::cat({norm_out_up.narrow(0, 32, 32), norm_out_up.narrow(0, 0, 32)}, 0)));
@@ -279,7 +287,58 @@ TEST_SUITE("lora_files") {
     // The model with the kohya file computes what the original did.
     FluxTransformer2DModel loaded = tiny_model();
     load_lora_file(kohya, *loaded);
-    CHECK(at::allclose(output_of(loaded), output_of(model), 0, 1e-6));
+    CHECK(at::allclose(output_of(loaded), output_of(model), 1e-5, 1e-6));
+  }
+
+  TEST_CASE("every loader applies the trained strength: alpha / r is folded into lora_B") {
+    // ComfyUI's loader (comfy/lora.py) scales up @ down by alpha / rank only when the file has
+    // an `.alpha` key; it ignores lora_adapter_metadata. Its delta is computed here from the
+    // file's tensors alone, and must equal the trained delta (alpha 8 / r 16 = 0.5), in both
+    // layouts and after `lora convert` both ways.
+    omni::test::TempDir dir;
+    FluxTransformer2DModel model = tiny_model();
+    omni::LoraSpec spec;
+    spec.rank = 16;
+    spec.alpha = 8;
+    spec.init = omni::LoraInit::normal;
+    omni::attach_lora(*model, spec);
+    const LoraModules trained = lora_modules(*model);
+    const auto trained_delta = [&](const std::string& module) {
+      const LoraModuleWeights& m = trained.at(module);
+      return at::matmul(m.up, m.down) * 0.5;
+    };
+    const auto comfy_delta = [](const omni::SafetensorsFile& file, const std::string& key) {
+      std::string up = key + ".lora_B.weight", down = key + ".lora_A.weight";
+      if (!file.contains(up)) up = key + ".lora_up.weight", down = key + ".lora_down.weight";
+      const at::Tensor a = file.tensor(down), b = file.tensor(up);
+      const double scale = file.contains(key + ".alpha")
+                               ? file.tensor(key + ".alpha").item<double>() / static_cast<double>(a.size(0))
+                               : 1.0;
+      return at::matmul(b, a) * scale;
+    };
+    const fs::path diffusers = dir.path() / "d.safetensors", kohya = dir.path() / "k.safetensors",
+                   back = dir.path() / "back.safetensors";
+    save_lora_diffusers(diffusers, *model, spec);
+    REQUIRE(omni::test::run_host("lora convert " + omni::test::quote(diffusers.string()) + " " +
+                                 omni::test::quote(kohya.string()) + " --to kohya").exit_code == 0);
+    REQUIRE(omni::test::run_host("lora convert " + omni::test::quote(kohya.string()) + " " +
+                                 omni::test::quote(back.string()) + " --to diffusers").exit_code == 0);
+    const std::string q = "transformer_blocks.0.attn.to_q";
+    for (const fs::path& file : {diffusers, back}) {
+      CAPTURE(file);
+      const auto opened = omni::SafetensorsFile::open(file);
+      CHECK(at::allclose(comfy_delta(*opened, "transformer." + q), trained_delta(q), 1e-5, 1e-6));
+    }
+    // The kohya file fuses q, k and v: to_q's rows of the fused delta.
+    const auto fused = omni::SafetensorsFile::open(kohya);
+    CHECK(at::allclose(comfy_delta(*fused, "lora_unet_double_blocks_0_img_attn_qkv").narrow(0, 0, 32),
+                       trained_delta(q), 1e-5, 1e-6));
+    // diffusers and omnihost read the metadata: alpha = r, so the same strength there too.
+    for (const fs::path& file : {diffusers, kohya, back}) {
+      FluxTransformer2DModel loaded = tiny_model();
+      load_lora_file(file, *loaded);
+      CHECK(at::allclose(output_of(loaded), output_of(model), 1e-5, 1e-6));
+    }
   }
 
   TEST_CASE("fused layers adapted in part, and dense fused LoRAs, convert exactly") {
@@ -290,7 +349,7 @@ TEST_SUITE("lora_files") {
     spec.rank = 2;
     spec.init = omni::LoraInit::normal;
     omni::attach_lora(*model, spec);
-    const LoraModules original = lora_modules(*model);
+    const LoraModules original = fold_alpha_into_up(lora_modules(*model));
     write_lora_kohya(dir.path() / "partial.safetensors", original);
     const auto partial = omni::SafetensorsFile::open(dir.path() / "partial.safetensors");
     const at::Tensor up = partial->tensor("lora_unet_single_blocks_0_linear1.lora_up.weight");

@@ -185,7 +185,8 @@ Json adapter_config(const LoraModules& modules, const omni::LoraSpec* spec) {
     names.push_back(name);
   }
   const std::int64_t rank = spec ? spec->rank : most_common(ranks);
-  const double alpha = spec ? spec->alpha : most_common(alphas);
+  // Writers fold alpha / rank into lora_B (fold_alpha_into_up), so the file's alpha is its rank.
+  const double alpha = spec ? static_cast<double>(spec->rank) : most_common(alphas);
   Json rank_pattern = Json::object();
   Json alpha_pattern = Json::object();
   for (const auto& [name, m] : modules) {
@@ -260,11 +261,23 @@ LoraFileContents read_lora_file(const std::filesystem::path& path) {
   return contents;
 }
 
-void write_lora_diffusers(const std::filesystem::path& path, const LoraModules& modules,
+LoraModules fold_alpha_into_up(const LoraModules& modules) {
+  LoraModules folded = modules;
+  for (auto& [name, m] : folded) {
+    const double rank = static_cast<double>(m.rank());
+    if (m.alpha == rank) continue;
+    m.up = (m.up.to(at::kFloat) * (m.alpha / rank)).to(modules.at(name).up.scalar_type());
+    m.alpha = rank;
+  }
+  return folded;
+}
+
+void write_lora_diffusers(const std::filesystem::path& path, const LoraModules& unfolded,
                           const omni::LoraSpec* spec) {
-  if (modules.empty()) {
+  if (unfolded.empty()) {
     throw omni::Error(fmt::format("{}: no LoRA adapter to write", path.string()));
   }
+  const LoraModules modules = fold_alpha_into_up(unfolded);
   omni::NamedTensors tensors;
   for (const auto& [name, m] : modules) {
     tensors.emplace_back(kPrefix + name + ".lora_A.weight", m.down);
@@ -295,7 +308,8 @@ LoraModules lora_modules(FluxTransformer2DModelImpl& model, c10::ScalarType dtyp
 
 void save_lora_diffusers(const std::filesystem::path& path, FluxTransformer2DModelImpl& model,
                          const omni::LoraSpec& spec, c10::ScalarType dtype) {
-  LoraModules modules = lora_modules(model, dtype);
+  // fp32 first, so that folding alpha / rank into lora_B rounds to `dtype` once.
+  LoraModules modules = lora_modules(model, at::kFloat);
   if (modules.empty()) {
     throw omni::Error(fmt::format("{}: the model has no LoRA adapter to save", path.string()));
   }
@@ -309,6 +323,11 @@ void save_lora_diffusers(const std::filesystem::path& path, FluxTransformer2DMod
           path.string(), name, m.rank(), module_scale, spec.rank, scale));
     }
     m.alpha = spec.alpha;  // exact, rather than scale * rank rounded
+  }
+  modules = fold_alpha_into_up(modules);
+  for (auto& [name, m] : modules) {
+    m.down = m.down.to(dtype);
+    m.up = m.up.to(dtype);
   }
   write_lora_diffusers(path, modules, &spec);
 }

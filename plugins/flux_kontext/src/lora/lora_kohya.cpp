@@ -310,7 +310,7 @@ LoraModules lora_from_kohya(const omni::SafetensorsFile& file) {
 }
 
 void write_lora_kohya(const std::filesystem::path& path, const LoraModules& modules) {
-  omni::save_safetensors(path, lora_to_kohya(modules, path.string()),
+  omni::save_safetensors(path, lora_to_kohya(fold_alpha_into_up(modules), path.string()),
                          {{"format", "pt"}, {"omni_lora_layout", "kohya"}});
 }
 

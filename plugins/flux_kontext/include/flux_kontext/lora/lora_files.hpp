@@ -43,6 +43,12 @@ struct LoraModuleWeights {
 // By diffusers module name ("transformer_blocks.0.attn.to_q").
 using LoraModules = std::map<std::string, LoraModuleWeights>;
 
+// The same adapters with alpha / rank folded into `up` and alpha = rank, computed in fp32 and
+// stored in each tensor's dtype. Every writer stores LoRAs so: ComfyUI applies a diffusers
+// file without `.alpha` keys at scale 1 whatever its metadata says, so a file whose strength
+// lived in lora_alpha would apply at another strength there than in diffusers or omnihost.
+LoraModules fold_alpha_into_up(const LoraModules& modules);
+
 enum class LoraLayout { diffusers, kohya };
 std::string lora_layout_name(LoraLayout layout);
 
