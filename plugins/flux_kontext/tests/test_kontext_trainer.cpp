@@ -324,6 +324,39 @@ TEST_SUITE("kontext_trainer") {
     CHECK(result.output.find("use_edit_mask: has no effect") != std::string::npos);
   }
 
+  TEST_CASE("caption dropout replaces the prompt: at rate 1 the prompt's words change nothing") {
+    // Two data sets that differ only in their prompts train the same LoRA when every caption
+    // is dropped, and different ones when none is: dropout that did nothing fails the first.
+    const auto train = [](double rate, const std::string& prompt) {
+      TrainingSetup setup("", 1);
+      setup.dir.write("data/training_images/sample0.txt", prompt);
+      const auto result = run_host("run " + quote(setup.config.string()) +
+                                   " --mode fit --set train.max_train_steps=3 --set "
+                                   "train.checkpointing_steps=100 --set optimizer.init_args.lr=0.01"
+                                   " --set data.init_args.caption_dropout_rate=" +
+                                   std::to_string(rate));
+      CAPTURE(result.output);
+      REQUIRE(result.exit_code == 0);
+      return read_all(setup.run_folder() / "pytorch_lora_weights.safetensors");
+    };
+    CHECK(identical(train(1.0, "make it brighter"), train(1.0, "turn the cat into a dog")));
+    CHECK_FALSE(identical(train(0.0, "make it brighter"), train(0.0, "turn the cat into a dog")));
+  }
+
+  TEST_CASE("the cache key covers every reference: changing reference 2 recomputes the entry") {
+    TrainingSetup setup("", 2);
+    write_random_png(setup.dir.path() / "data" / "control_images" / "sample1_control_1.png", 32, 31);
+    const std::string cache = "run " + quote(setup.config.string()) + " --mode cache";
+    auto result = run_host(cache);
+    CAPTURE(result.output);
+    REQUIRE(result.exit_code == 0);
+    result = run_host(cache);
+    CHECK(result.output.find("all 2 samples are cached") != std::string::npos);
+    write_random_png(setup.dir.path() / "data" / "control_images" / "sample1_control_1.png", 32, 32);
+    result = run_host(cache);
+    CHECK(result.output.find("1 of 2 samples to compute") != std::string::npos);
+  }
+
   TEST_CASE("bad inputs stop the run with a clear message") {
     TrainingSetup setup;
     SUBCASE("an image smaller than one latent patch") {
