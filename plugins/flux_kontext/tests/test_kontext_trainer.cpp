@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include <turbojpeg.h>
@@ -355,6 +356,46 @@ TEST_SUITE("kontext_trainer") {
     write_random_png(setup.dir.path() / "data" / "control_images" / "sample1_control_1.png", 32, 32);
     result = run_host(cache);
     CHECK(result.output.find("1 of 2 samples to compute") != std::string::npos);
+  }
+
+  TEST_CASE("SIGINT and SIGTERM during fit write a checkpoint, exit 130, and the run resumes") {
+    for (const std::string signal : {"INT", "TERM"}) {
+      CAPTURE(signal);
+      TrainingSetup setup("", 1);
+      const std::string output = quote(setup.output().string());
+      const std::string log = quote((setup.dir.path() / "fit.log").string());
+      // The host in the background; once the first step is logged, the signal; then its exit
+      // status. Both waits give up after 60 s (the second kills the host), so that a host that
+      // ignores the signal fails the test instead of blocking it: sh starts background jobs
+      // with SIGINT ignored, so only the host's own handler makes it stop.
+      const std::string script =
+          "env -u OMNI_PLUGIN_PATH " + quote(omni::test::host_exe().string()) + " run " +
+          quote(setup.config.string()) +
+          " --mode fit --set train.max_train_steps=100000 --set train.checkpointing_steps=100000 > " +
+          log + " 2>&1 & pid=$!; tries=0; until ls " + output +
+          "/run-*/metrics.jsonl > /dev/null 2>&1; do tries=$((tries+1)); "
+          "[ $tries -gt 1200 ] && { kill -9 $pid; echo gave-up; exit 2; }; sleep 0.05; done; kill -" +
+          signal + " $pid; (sleep 60; kill -9 $pid) > /dev/null 2>&1 & watchdog=$!; wait $pid; status=$?; "
+          "kill $watchdog 2> /dev/null; echo exit=$status";
+      const auto result = omni::test::run_shell("sh -c " + quote(script));
+      std::ifstream in(setup.dir.path() / "fit.log");
+      const std::string fit_log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      CAPTURE(fit_log);
+      CHECK(result.output.find("exit=130") != std::string::npos);
+      CHECK(fit_log.find("continue with --resume") != std::string::npos);
+      // The checkpoint of the step it stopped at is complete, and the run goes on from it.
+      const fs::path run = setup.run_folder();
+      std::vector<fs::path> checkpoints;
+      for (const auto& entry : fs::directory_iterator(run / "checkpoints")) checkpoints.push_back(entry.path());
+      REQUIRE(checkpoints.size() == 1);
+      CHECK(fs::exists(checkpoints.front() / "COMPLETE"));
+      const auto resumed = run_host("run " + quote(setup.config.string()) +
+                                    " --mode fit --resume latest --set train.max_train_steps=" +
+                                    std::to_string(std::stol(checkpoints.front().filename().string().substr(11)) + 1));
+      CAPTURE(resumed.output);
+      CHECK(resumed.exit_code == 0);
+      CHECK(resumed.output.find("resuming") != std::string::npos);
+    }
   }
 
   TEST_CASE("bad inputs stop the run with a clear message") {
