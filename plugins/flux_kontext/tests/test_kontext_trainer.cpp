@@ -358,6 +358,38 @@ TEST_SUITE("kontext_trainer") {
     CHECK(result.output.find("1 of 2 samples to compute") != std::string::npos);
   }
 
+  TEST_CASE("batches of 2 over mixed sizes and reference counts: one shape per batch") {
+    // Samples 0, 2: 32 px with two references; 1, 3: 48 px with one; 4: 32 px with one. At
+    // their own sizes, batch 2 makes three buckets: two full batches and one of a single
+    // sample, so one epoch is three steps. Without bucketing the first batch (in data order,
+    // shuffle off) would mix samples 0 and 1.
+    TrainingSetup setup("", 5);
+    const fs::path data = setup.dir.path() / "data";
+    for (int i : {0, 2}) {
+      write_random_png(data / "control_images" / ("sample" + std::to_string(i) + "_control_1.png"), 32, 40 + i);
+    }
+    for (int i : {1, 3}) {
+      const std::string stem = "sample" + std::to_string(i) + ".png";
+      write_random_png(data / "training_images" / stem, 48, 50 + i);
+      write_random_png(data / "control_images" / stem, 48, 60 + i);
+    }
+    const auto result = run_host("run " + quote(setup.config.string()) +
+                                 " --mode fit --set data.batch_size=2 --set data.shuffle=false"
+                                 " --set data.init_args.processor.init_args.target_size=null"
+                                 " --set train.gradient_accumulation_steps=1"
+                                 " --set train.max_train_steps=4 --set train.checkpointing_steps=100");
+    CAPTURE(result.output);
+    REQUIRE(result.exit_code == 0);
+    std::ifstream in(setup.run_folder() / "metrics.jsonl");
+    std::vector<double> epochs;
+    for (std::string line; std::getline(in, line);) {
+      const nlohmann::json entry = nlohmann::json::parse(line);
+      CHECK(std::isfinite(entry.at("loss").get<double>()));
+      epochs.push_back(entry.at("epoch").get<double>());
+    }
+    CHECK(epochs == std::vector<double>{0, 0, 0, 1});  // three batches make the first epoch
+  }
+
   TEST_CASE("SIGINT and SIGTERM during fit write a checkpoint, exit 130, and the run resumes") {
     for (const std::string signal : {"INT", "TERM"}) {
       CAPTURE(signal);
