@@ -390,6 +390,32 @@ TEST_SUITE("kontext_trainer") {
     CHECK(epochs == std::vector<double>{0, 0, 0, 1});  // three batches make the first epoch
   }
 
+  TEST_CASE("the shipped defaults, bf16 with gradient checkpointing, train close to fp32") {
+    TrainingSetup fp32("", 1), bf16("", 1);
+    const std::string fit = " --mode fit --set train.max_train_steps=4 --set "
+                            "train.checkpointing_steps=100 --set optimizer.init_args.lr=0.01";
+    auto result = run_host("run " + quote(fp32.config.string()) + fit);
+    REQUIRE(result.exit_code == 0);
+    result = run_host("run " + quote(bf16.config.string()) + fit +
+                      " --set train.mixed_precision=bf16 --set train.gradient_checkpointing=true");
+    CAPTURE(result.output);
+    REQUIRE(result.exit_code == 0);
+    const std::vector<double> a = losses(fp32.run_folder() / "metrics.jsonl");
+    const std::vector<double> b = losses(bf16.run_folder() / "metrics.jsonl");
+    REQUIRE(a.size() == 4);
+    REQUIRE(b.size() == 4);
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      CAPTURE(i);
+      // bf16 rounding (0.05 % here), not another model.
+      CHECK(b[i] == doctest::Approx(a[i]).epsilon(0.05));
+    }
+    // The base really ran in bf16: the trained LoRA is not fp32's, and it is saved in fp32.
+    const auto lora = omni::SafetensorsFile::open(bf16.run_folder() / "pytorch_lora_weights.safetensors");
+    CHECK(lora->info("transformer.transformer_blocks.0.attn.to_q.lora_B.weight").dtype == "F32");
+    CHECK_FALSE(identical(read_all(fp32.run_folder() / "pytorch_lora_weights.safetensors"),
+                          read_all(bf16.run_folder() / "pytorch_lora_weights.safetensors")));
+  }
+
   TEST_CASE("SIGINT and SIGTERM during fit write a checkpoint, exit 130, and the run resumes") {
     for (const std::string signal : {"INT", "TERM"}) {
       CAPTURE(signal);
