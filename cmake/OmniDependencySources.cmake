@@ -135,6 +135,13 @@ function(omni_build_dependency name)
     ProcessorCount(jobs)
     omni_dependency_step(${name} build "${work}/build.log"
       "${CMAKE_COMMAND}" --build "${work}/build" --parallel ${jobs})
+    # CMake caches the listing of each folder it searched during one configure run and
+    # reloads it only when the folder's modification time, in whole seconds, has changed. With
+    # the previous dependency found in the shared prefix a moment ago, an install within the
+    # same second would stay invisible to the find that follows ("built ... but not found",
+    # seen when ccache makes these builds take well under a second). Waiting a second first
+    # gives the install a later time.
+    execute_process(COMMAND "${CMAKE_COMMAND}" -E sleep 1)
     omni_dependency_step(${name} install "${work}/install.log"
       "${CMAKE_COMMAND}" --install "${work}/build")
   endif()
