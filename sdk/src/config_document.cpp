@@ -1,4 +1,6 @@
 // ConfigDocument: loading, `--set` overrides, `${a.b}` references and the unknown-key check.
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -30,7 +32,29 @@ std::string join_path(const std::string& parent, std::string_view key) {
   return parent.empty() ? std::string(key) : parent + "." + std::string(key);
 }
 
+// The line of a message that starts with "origin:line:column:", for ordering problems as
+// they appear in the file; messages about --set overrides (no line) come first.
+long line_of(const std::string& message, const std::string& origin) {
+  if (message.compare(0, origin.size() + 1, origin + ":") != 0) return 0;
+  return std::strtol(message.c_str() + origin.size() + 1, nullptr, 10);
+}
+
+[[noreturn]] void throw_problems(std::vector<std::string> problems, const std::string& origin) {
+  std::stable_sort(problems.begin(), problems.end(), [&](const auto& a, const auto& b) {
+    return line_of(a, origin) < line_of(b, origin);
+  });
+  std::string heading = problems.size() == 1
+                            ? std::string()
+                            : fmt::format("{}: {} problems:\n", origin, problems.size());
+  throw ConfigError(heading + fmt::format("{}", fmt::join(problems, "\n")));
+}
+
 }  // namespace
+
+void ConfigDocumentState::report(const std::string& key_path, const std::string& message) {
+  if (!collect_problems) throw ConfigError(message);
+  if (failed_keys.emplace(key_path, message).second) problems.push_back(message);
+}
 
 std::string ConfigDocumentState::location(const YAML::Node& node, const std::string& path,
                                           const std::string& fallback) const {
@@ -215,9 +239,36 @@ std::string ConfigDocument::to_yaml() const {
   return emitter.c_str();
 }
 
+void ConfigDocument::collect_problems(bool collect) { state_->collect_problems = collect; }
+
+std::vector<std::string> ConfigDocument::read_keys() const {
+  std::set<std::string> paths;
+  for (const auto& [mapping, keys] : state_->known_keys) {
+    // "a.items[3].b" -> "a.items[].b": every item of a list has the same schema.
+    std::string general;
+    for (std::size_t i = 0; i < mapping.size(); ++i) {
+      general += mapping[i];
+      if (mapping[i] == '[') {
+        while (i + 1 < mapping.size() && mapping[i + 1] != ']') ++i;
+      }
+    }
+    for (const std::string& key : keys) paths.insert(join_path(general, key));
+  }
+  return {paths.begin(), paths.end()};
+}
+
+void ConfigDocument::throw_with_problems(const ConfigError& interrupted) const {
+  std::vector<std::string> problems = state_->problems;
+  // A check of a key whose read already failed repeats that problem (ConfigView::fail).
+  if (std::find(problems.begin(), problems.end(), interrupted.what()) == problems.end()) {
+    problems.push_back(interrupted.what());
+  }
+  throw_problems(std::move(problems), state_->origin);
+}
+
 void ConfigDocument::check_unknown_keys() const {
   const auto& state = *state_;
-  std::vector<std::string> problems;
+  std::vector<std::string> problems = state.problems;
   std::function<void(const YAML::Node&, const std::string&)> walk = [&](const YAML::Node& node,
                                                                        const std::string& path) {
     if (state.free_form.count(path)) return;
@@ -250,7 +301,7 @@ void ConfigDocument::check_unknown_keys() const {
     }
   };
   walk(state.root, "");
-  if (!problems.empty()) throw ConfigError(fmt::format("{}", fmt::join(problems, "\n")));
+  if (!problems.empty()) throw_problems(std::move(problems), state.origin);
 }
 
 }  // namespace omni

@@ -131,7 +131,15 @@ std::string ConfigView::location_of(std::string_view key) const {
 }
 
 void ConfigView::fail(std::string_view key, const std::string& message) const {
+  // A key whose read already failed holds a stand-in value: a check on it would only repeat
+  // the first problem, so it rethrows that one (throw_with_problems drops the repeat).
+  auto earlier = state_->failed_keys.find(key_path(key));
+  if (earlier != state_->failed_keys.end()) throw ConfigError(earlier->second);
   throw ConfigError(fmt::format("{}: {}: {}", location_of(key), key_path(key), message));
+}
+
+void ConfigView::report(std::string_view key, const std::string& message) const {
+  state_->report(key_path(key), fmt::format("{}: {}: {}", location_of(key), key_path(key), message));
 }
 
 bool ConfigView::has(std::string_view key) const {
@@ -146,7 +154,8 @@ std::optional<T> ConfigView::get_optional(std::string_view key) const {
   T out{};
   std::string expected;
   if (!decode(value, out, expected)) {
-    fail(key, fmt::format("expected {}, got {}", expected, describe(value)));
+    report(key, fmt::format("expected {}, got {}", expected, describe(value)));
+    return std::nullopt;  // collecting: the caller goes on with its fallback
   }
   return out;
 }
@@ -155,11 +164,13 @@ template <class T>
 T ConfigView::get(std::string_view key) const {
   std::optional<T> value = get_optional<T>(key);
   if (!value) {
+    if (state_->failed_keys.count(key_path(key))) return T{};  // already reported
     T probe{};
     std::string expected;
     decode(YAML::Node(), probe, expected);
-    throw ConfigError(fmt::format("{}: missing required key '{}' ({})", location(), key_path(key),
-                                  expected));
+    state_->report(key_path(key), fmt::format("{}: missing required key '{}' ({})", location(),
+                                              key_path(key), expected));
+    return T{};
   }
   return *value;
 }
@@ -189,26 +200,36 @@ OMNI_DEFINE_CONFIG_GET(std::vector<std::vector<int>>)
 std::string ConfigView::get_enum(std::string_view key,
                                  std::initializer_list<std::string_view> allowed,
                                  std::optional<std::string_view> fallback) const {
+  // Collecting, a missing or unknown value reads as the fallback, or the first allowed one.
+  std::string stand_in(fallback ? *fallback : *allowed.begin());
   std::optional<std::string> value = get_optional<std::string>(key);
   if (!value) {
-    if (fallback) return std::string(*fallback);
-    throw ConfigError(fmt::format("{}: missing required key '{}' (one of: {})", location(),
-                                  key_path(key), fmt::join(allowed, ", ")));
+    if (fallback || state_->failed_keys.count(key_path(key))) return stand_in;
+    state_->report(key_path(key), fmt::format("{}: missing required key '{}' (one of: {})",
+                                              location(), key_path(key), fmt::join(allowed, ", ")));
+    return stand_in;
   }
   for (std::string_view candidate : allowed) {
     if (*value == candidate) return *value;
   }
-  fail(key, fmt::format("unknown value '{}'; expected one of: {}", *value,
-                        fmt::join(allowed, ", ")));
+  report(key, fmt::format("unknown value '{}'; expected one of: {}", *value,
+                          fmt::join(allowed, ", ")));
+  return stand_in;
 }
 
 std::string ConfigView::get_device(std::string_view key, std::string_view fallback) const {
   std::string text = get<std::string>(key, std::string(fallback));
-  if (std::string problem = check_device_syntax(text); !problem.empty()) fail(key, problem);
+  if (std::string problem = check_device_syntax(text); !problem.empty()) {
+    report(key, problem);
+    return "cpu";  // collecting: a stand-in that every build can use
+  }
   if (std::string problem = check_device(text); !problem.empty()) {
     // Unavailable here (no CUDA): an error for a run, a warning for `omnihost validate`, so
     // a config written for a GPU machine can be checked on a laptop.
-    if (state_->strict_devices) fail(key, problem);
+    if (state_->strict_devices) {
+      report(key, problem);
+      return "cpu";
+    }
     state_->warnings.push_back(fmt::format("{}: {}: {}", location_of(key), key_path(key), problem));
   }
   return text;
@@ -217,8 +238,11 @@ std::string ConfigView::get_device(std::string_view key, std::string_view fallba
 ConfigView ConfigView::child(std::string_view key) const {
   std::optional<ConfigView> found = optional_child(key);
   if (!found) {
-    throw ConfigError(fmt::format("{}: missing required section '{}' (a mapping)", location(),
-                                  key_path(key)));
+    if (!state_->failed_keys.count(key_path(key))) {
+      state_->report(key_path(key), fmt::format("{}: missing required section '{}' (a mapping)",
+                                                location(), key_path(key)));
+    }
+    return ConfigView(state_, YAML::Node(YAML::NodeType::Map), key_path(key));
   }
   return *found;
 }
@@ -226,7 +250,10 @@ ConfigView ConfigView::child(std::string_view key) const {
 std::optional<ConfigView> ConfigView::optional_child(std::string_view key) const {
   YAML::Node value = lookup(key);
   if (!value.IsDefined() || value.IsNull()) return std::nullopt;
-  if (!value.IsMap()) fail(key, fmt::format("expected a mapping, got {}", describe(value)));
+  if (!value.IsMap()) {
+    report(key, fmt::format("expected a mapping, got {}", describe(value)));
+    return std::nullopt;
+  }
   return ConfigView(state_, value, key_path(key));
 }
 
@@ -241,15 +268,17 @@ std::vector<ConfigView> ConfigView::items(std::string_view key) const {
   std::vector<ConfigView> views;
   if (!value.IsDefined() || value.IsNull()) return views;
   if (!value.IsSequence()) {
-    fail(key, fmt::format("expected a list of mappings, got {}", describe(value)));
+    report(key, fmt::format("expected a list of mappings, got {}", describe(value)));
+    return views;
   }
   for (std::size_t i = 0; i < value.size(); ++i) {
     YAML::Node item = value[i];
     std::string item_path = fmt::format("{}[{}]", key_path(key), i);
     if (!item.IsMap()) {
-      throw ConfigError(fmt::format("{}: {}: expected a mapping, got {}",
-                                    state_->location(item, item_path, location()), item_path,
-                                    describe(item)));
+      state_->report(item_path, fmt::format("{}: {}: expected a mapping, got {}",
+                                            state_->location(item, item_path, location()),
+                                            item_path, describe(item)));
+      continue;
     }
     views.push_back(ConfigView(state_, item, item_path));
   }

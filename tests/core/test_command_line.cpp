@@ -2,8 +2,11 @@
 // exit, never a crash or a stack trace; good ones run the named trainer's stages.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
+
+#include <fmt/format.h>
 
 #include "omni/device.hpp"
 #include "test_support.hpp"
@@ -165,5 +168,35 @@ TEST_SUITE("command_line") {
       CHECK(lenient.exit_code == 0);
       CHECK(lenient.output.find("warning: ") != std::string::npos);
     }
+  }
+
+  TEST_CASE("a config with several mistakes gets all of them in one run") {
+    // The quickstart config with an unknown key, a wrong type and a missing required key.
+    std::string text = read_file(omni::test::source_dir() / "configs/quickstart.yaml");
+    auto replace = [&](const std::string& from, const std::string& to) {
+      std::size_t at = text.find(from);
+      REQUIRE(at != std::string::npos);
+      text.replace(at, from.size(), to);
+    };
+    replace("    r: 8\n", "    r: eight\n");
+    replace("  pretrained_model_name_or_path: output/quickstart/tiny-model\n", "");
+    replace("  log_every: 10\n", "  log_every: 10\n  learning_rate: 0.1\n");
+    omni::test::TempDir dir;
+    auto config = dir.write("three.yaml", text);
+    auto result = run_host("validate " + quote(config.string()));
+    check_clean_failure(result, 2, "three.yaml: 3 problems:");
+    auto line_of = [&](const std::string& needle) {
+      std::size_t at = text.find(needle);
+      return std::count(text.begin(), text.begin() + static_cast<long>(at), '\n') + 1;
+    };
+    const std::string file = config.string();
+    CHECK(result.output.find(fmt::format("{}:{}:3: missing required key "
+                                         "'model.pretrained_model_name_or_path'",
+                                         file, line_of("model:\n") + 1)) != std::string::npos);
+    CHECK(result.output.find(fmt::format("{}:{}:5: model.lora.r: expected an integer, got "
+                                         "'eight'", file, line_of("r: eight"))) !=
+          std::string::npos);
+    CHECK(result.output.find(fmt::format("{}:{}:3: unknown key 'train.learning_rate'", file,
+                                         line_of("learning_rate"))) != std::string::npos);
   }
 }

@@ -186,4 +186,64 @@ TEST_SUITE("config") {
                          "cfg.yaml:5:5: unknown key 'loras[1].scael'; expected one of: path, scale",
                          omni::ConfigError);
   }
+
+  TEST_CASE("a document that collects problems reports every mistake at once, in file order") {
+    omni::ConfigDocument document = omni::ConfigDocument::from_string(
+        "model:\n"
+        "  lora:\n"
+        "    r: sixteen\n"
+        "    init_lora_weights: gaussain\n"
+        "    dropuot: 0.1\n"
+        "cache:\n"
+        "  devices: {vae: gpu0}\n",
+        "cfg.yaml");
+    document.collect_problems(true);
+    read_schema(document.root());
+    std::string message;
+    try {
+      document.check_unknown_keys();
+    } catch (const omni::ConfigError& error) {
+      message = error.what();
+    }
+    CHECK(message ==
+          "cfg.yaml: 6 problems:\n"
+          "cfg.yaml:1:1: missing required key 'trainer' (a string)\n"
+          "cfg.yaml:2:3: missing required key 'model.pretrained_model_name_or_path' (a string)\n"
+          "cfg.yaml:3:5: model.lora.r: expected an integer, got 'sixteen'\n"
+          "cfg.yaml:4:5: model.lora.init_lora_weights: unknown value 'gaussain'; expected one "
+          "of: gaussian, zero\n"
+          "cfg.yaml:5:5: unknown key 'model.lora.dropuot'; expected one of: init_lora_weights, "
+          "lora_alpha, r, target_modules\n"
+          "cfg.yaml:7:13: cache.devices.vae: invalid device 'gpu0'; expected 'cpu', 'cuda' or "
+          "'cuda:N' (N a GPU index)");
+  }
+
+  TEST_CASE("a check on a key whose read failed does not repeat the problem") {
+    omni::ConfigDocument document =
+        omni::ConfigDocument::from_string("train:\n  steps: many\n", "cfg.yaml");
+    document.collect_problems(true);
+    omni::ConfigView train = document.root().child("train");
+    int steps = train.get<int>("steps", 10);
+    CHECK(steps == 10);  // the fallback stands in for the bad value
+    try {
+      train.fail("steps", "expected a positive count");
+      FAIL("fail() returned");
+    } catch (const omni::ConfigError& interrupted) {
+      CHECK_THROWS_WITH_AS(document.throw_with_problems(interrupted),
+                           "cfg.yaml:2:3: train.steps: expected an integer, got 'many'",
+                           omni::ConfigError);
+    }
+  }
+
+  TEST_CASE("read_keys lists every key a schema asked for, list items generalised") {
+    omni::ConfigDocument document = omni::ConfigDocument::from_string(
+        "loras:\n  - {path: a}\n  - {path: b, scale: 2}\n", "cfg.yaml");
+    for (const omni::ConfigView& item : document.root().items("loras")) {
+      item.get<std::string>("path");
+      item.get<double>("scale", 1.0);
+    }
+    document.root().get<int>("absent", 0);
+    CHECK(document.read_keys() ==
+          std::vector<std::string>{"absent", "loras", "loras[].path", "loras[].scale"});
+  }
 }

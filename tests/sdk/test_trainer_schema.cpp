@@ -178,6 +178,22 @@ train: {num_epochs: 3, train_batch_size: 2}
         doctest::Contains("Hugging Face dataset entries"), omni::ConfigError);
   }
 
+  TEST_CASE("a bad loss weight is reported under the key the user wrote") {
+    CHECK_THROWS_WITH_AS(parse(upstream_flux_kontext, {"loss.forground_weight=-1"}),
+                         "--set loss.forground_weight=-1: loss.forground_weight: expected a "
+                         "weight >= 0",
+                         omni::ConfigError);
+    CHECK_THROWS_WITH_AS(
+        parse(upstream_flux_kontext, {"loss.forground_weight=null", "loss.foreground_weight=-1"}),
+        "--set loss.foreground_weight=-1: loss.foreground_weight: expected a weight >= 0",
+        omni::ConfigError);
+    CHECK_THROWS_WITH_AS(
+        parse(upstream_flux_kontext, {"loss={class_path: MaskEditLoss, init_args: "
+                                      "{foreground_weight: -2}}"}),
+        doctest::Contains("loss.init_args.foreground_weight: expected a weight >= 0"),
+        omni::ConfigError);
+  }
+
   TEST_CASE("Kontext and DreamOmni2 position ids") {
     flux_kontext::TrainerConfig config =
         parse("trainer: FluxKontext\nmodel:\n  pretrained_model_name_or_path: /m\n");

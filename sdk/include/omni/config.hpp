@@ -41,9 +41,23 @@ class OMNI_API ConfigDocument {
   void set_strict_devices(bool strict);
   const std::vector<std::string>& warnings() const;
 
+  // Collecting mode, for validating a whole config in one pass: a wrong type, a missing
+  // required key, a value outside an enum or a bad device is recorded (the read returns the
+  // fallback, or an empty value) instead of thrown, and check_unknown_keys() or
+  // throw_with_problems() reports all of them at once. Checks made through
+  // ConfigView::fail() still throw, since the schema cannot go on past them.
+  void collect_problems(bool collect);
+
   ConfigView root() const;
-  // Throws ConfigError listing every key no schema read. Call after validation.
+  // Throws one ConfigError listing every recorded problem and every key no schema read,
+  // in the order of the file. Call after validation.
   void check_unknown_keys() const;
+  // Throws one ConfigError listing the recorded problems and then `interrupted`, the error
+  // that stopped the schema (unknown keys are not listed: the schema did not finish).
+  [[noreturn]] void throw_with_problems(const ConfigError& interrupted) const;
+  // The key paths that schemas asked for so far, e.g. "train.log_every" or
+  // "validation.dataset.init_args.dataset_path" (sequence items read as "key[]").
+  std::vector<std::string> read_keys() const;
 
   const std::string& origin() const;
   // The document as YAML text, e.g. to store a copy of the config in a checkpoint.
@@ -103,6 +117,8 @@ class OMNI_API ConfigView {
   YAML::Node lookup(std::string_view key) const;  // records the key as known
   std::string key_path(std::string_view key) const;
   std::string location_of(std::string_view key) const;
+  // A problem with `key`: thrown, or recorded when the document collects problems.
+  void report(std::string_view key, const std::string& message) const;
 
   std::shared_ptr<ConfigDocumentState> state_;
   YAML::Node node_;

@@ -293,7 +293,22 @@ LrSchedulerConfig parse_lr_scheduler(const ConfigView& view, LrSchedulerConfig s
   return scheduler;
 }
 
+// The foreground weight under either spelling (upstream writes "forground_weight"); returns
+// the key the user wrote, so that an error names it.
+std::string read_foreground_weight(const ConfigView& view, double& weight) {
+  for (const char* key : {"foreground_weight", "forground_weight"}) {
+    if (std::optional<double> value = view.get_optional<double>(key)) {
+      weight = *value;
+      return key;
+    }
+  }
+  return "foreground_weight";
+}
+
 LossConfig parse_loss(const ConfigView& view, LossConfig loss) {
+  // Where the weights were read, for the range checks below.
+  ConfigView weights_view = view;
+  std::string foreground_key = "foreground_weight";
   if (view.has("class_path")) {
     std::string class_path = view.get_enum(
         "class_path",
@@ -304,27 +319,28 @@ LossConfig parse_loss(const ConfigView& view, LossConfig loss) {
     loss.kind = name == "MseLoss" ? "mse" : name == "MaskEditLoss" ? "mask_edit" : "attention_mask_mse";
     ConfigView args = view.child_or_empty("init_args");
     if (loss.kind != "mse") {
-      loss.foreground_weight = args.get<double>(
-          "foreground_weight", args.get<double>("forground_weight", loss.foreground_weight));
+      foreground_key = read_foreground_weight(args, loss.foreground_weight);
       loss.background_weight = args.get<double>("background_weight", loss.background_weight);
+      weights_view = args;
     }
     if (loss.kind == "attention_mask_mse") {
       loss.eps = args.get<double>("eps", loss.eps);
       loss.reduction = args.get_enum("reduction", {"mean", "sum"}, "mean");
     }
   }
-  // The legacy keys (upstream spells "forground"); they choose the loss when no class_path.
+  // The legacy keys; they choose the loss when no class_path.
   bool mask_loss = view.get<bool>("mask_loss", false);
-  double legacy_foreground = view.get<double>(
-      "foreground_weight", view.get<double>("forground_weight", loss.foreground_weight));
+  double legacy_foreground = loss.foreground_weight;
+  std::string legacy_foreground_key = read_foreground_weight(view, legacy_foreground);
   double legacy_background = view.get<double>("background_weight", loss.background_weight);
   if (!view.has("class_path")) {
     loss.kind = mask_loss ? "mask_edit" : "mse";
     loss.foreground_weight = legacy_foreground;
     loss.background_weight = legacy_background;
+    foreground_key = legacy_foreground_key;
   }
-  if (loss.foreground_weight < 0) view.fail("forground_weight", "expected a weight >= 0");
-  if (loss.background_weight < 0) view.fail("background_weight", "expected a weight >= 0");
+  if (loss.foreground_weight < 0) weights_view.fail(foreground_key, "expected a weight >= 0");
+  if (loss.background_weight < 0) weights_view.fail("background_weight", "expected a weight >= 0");
   return loss;
 }
 
