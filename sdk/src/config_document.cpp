@@ -133,21 +133,30 @@ void ConfigDocument::apply_override(std::string_view assignment) {
   }
   if (!value.IsDefined()) value = YAML::Node(YAML::NodeType::Null);
 
+  // Walk down the mappings that exist, then hang the missing levels, built bottom-up, on
+  // the deepest one. (Creating levels top-down through yaml-cpp's operator[] loses all but
+  // the first: `--set loss.init_args.eps=1` once set loss.eps.)
   YAML::Node current = state_->root;
   std::string walked;
-  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
-    walked = join_path(walked, parts[i]);
-    YAML::Node next = current[parts[i]];
-    if (!next.IsDefined() || next.IsNull()) {
-      current[parts[i]] = YAML::Node(YAML::NodeType::Map);
-      next.reset(current[parts[i]]);
-    } else if (!next.IsMap()) {
+  std::size_t depth = 0;
+  for (; depth + 1 < parts.size(); ++depth) {
+    const YAML::Node& constant = current;
+    YAML::Node next = constant[parts[depth]];
+    if (!next.IsDefined() || next.IsNull()) break;
+    walked = join_path(walked, parts[depth]);
+    if (!next.IsMap()) {
       throw ConfigError(fmt::format("--set {}: '{}' is not a mapping, cannot set '{}' inside it",
-                                    assignment, walked, parts[i + 1]));
+                                    assignment, walked, parts[depth + 1]));
     }
     current.reset(next);  // rebind: yaml-cpp's operator= would overwrite the parent
   }
-  current[parts.back()] = value;
+  YAML::Node subtree = value;
+  for (std::size_t level = parts.size() - 1; level > depth; --level) {
+    YAML::Node mapping(YAML::NodeType::Map);
+    mapping[parts[level]] = subtree;
+    subtree.reset(mapping);  // rebind, not assign: assigning would overwrite the value node
+  }
+  current[parts[depth]] = subtree;
   state_->overrides[key_path] = std::string(assignment);
 }
 

@@ -128,6 +128,32 @@ TEST_SUITE("config") {
            std::vector<std::string>{"to_q", "to_k"}));
   }
 
+  TEST_CASE("assigning a view rebinds it and leaves the document alone") {
+    omni::ConfigDocument document = omni::ConfigDocument::from_string(
+        "loss: {class_path: X, init_args: {eps: 0.5}}\n", "cfg.yaml");
+    omni::ConfigView loss = document.root().child("loss");
+    omni::ConfigView view = loss;
+    view = loss.child("init_args");
+    CHECK(view.path() == "loss.init_args");
+    CHECK(view.get<double>("eps") == 0.5);
+    CHECK(loss.get<std::string>("class_path") == "X");
+    CHECK_FALSE(document.root().child("loss").has("eps"));
+  }
+
+  TEST_CASE("--set creates every missing level of a key path") {
+    omni::ConfigDocument document = omni::ConfigDocument::from_string(valid_config, "cfg.yaml");
+    document.apply_override("loss.init_args.eps=0.5");        // two levels missing
+    document.apply_override("loss.init_args.reduction=sum");  // one missing
+    document.apply_override("model.extra.deeper.value=3");    // under an existing mapping
+    omni::ConfigView root = document.root();
+    omni::ConfigView args = root.child("loss").child("init_args");
+    CHECK(args.get<double>("eps") == 0.5);
+    CHECK(args.get<std::string>("reduction") == "sum");
+    CHECK(root.child("model").child("extra").child("deeper").get<int>("value") == 3);
+    CHECK_FALSE(root.child("loss").has("eps"));
+    CHECK(root.child("model").get<std::string>("pretrained_model_name_or_path") == "some/model");
+  }
+
   TEST_CASE("references to other keys are resolved") {
     omni::ConfigDocument document = omni::ConfigDocument::from_string(
         "logging:\n  output_dir: /runs/a\n  name: exp\n"

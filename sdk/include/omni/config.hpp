@@ -71,6 +71,16 @@ class OMNI_API ConfigDocument {
 // A mapping (or sequence item) inside a document. Cheap to copy; keeps the document alive.
 class OMNI_API ConfigView {
  public:
+  ConfigView(const ConfigView&) = default;
+  // Rebinds this view to `other`'s node. (YAML::Node's own operator= writes through to the
+  // node it refers to: assigning a view would overwrite that part of the document.)
+  ConfigView& operator=(const ConfigView& other) {
+    state_ = other.state_;
+    node_.reset(other.node_);
+    path_ = other.path_;
+    return *this;
+  }
+
   // Key path of this node, e.g. "model.lora" ("" for the root).
   const std::string& path() const { return path_; }
   // "file:line:column" of this node (or of the `--set` that wrote it).
