@@ -4,7 +4,10 @@
 // files of another architecture or with unknown keys. Tiny random models, no fixtures.
 
 #include <algorithm>
+#include <fstream>
 #include <functional>
+#include <map>
+#include <regex>
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
@@ -14,6 +17,7 @@
 #include "omni/training/lora_adapters.hpp"
 #include "flux_kontext/lora/lora_files.hpp"
 #include "flux_kontext/lora/lora_kohya.hpp"
+#include "flux_kontext/trainer/kontext_components.hpp"
 #include "omni/error.hpp"
 #include "omni/safetensors.hpp"
 #include "test_checks.hpp"
@@ -468,5 +472,96 @@ TEST_SUITE("lora_files") {
     CHECK(read_lora_file(dir.path() / "peft.safetensors")
               .modules.at("transformer_blocks.0.attn.to_q")
               .alpha == 1.0);
+  }
+
+  // Anchors written from the published layouts, not from this project's mappings:
+  // tests/fixtures/external/README.md gives their sources.
+  TEST_CASE("a kohya LoRA written by ComfyUI's key rules changes each weight as ComfyUI does") {
+    const fs::path external = omni::test::fixtures_dir() / "external";
+    const fs::path transformer = omni::test::fixtures_dir() / "flux" / "tiny-flux-kontext" / "transformer";
+    FluxTransformer2DModel base = load_flux_transformer(transformer);
+    FluxTransformer2DModel patched = load_flux_transformer(transformer);
+    apply_base_loras(*patched, {BaseLora{(external / "comfyui_kohya_flux_tiny.safetensors").string(),
+                                         1.0, /*fuse=*/true}});
+    const auto expected = omni::SafetensorsFile::open(external / "comfyui_kohya_flux_tiny_expected.safetensors");
+    std::map<std::string, at::Tensor> before;
+    for (const auto& item : base->named_parameters()) before[item.key()] = item.value().detach();
+    int changed = 0;
+    for (const auto& item : patched->named_parameters()) {
+      CAPTURE(item.key());
+      const at::Tensor delta = item.value().detach() - before.at(item.key());
+      if (expected->contains(item.key())) {
+        const at::Tensor want = expected->tensor(item.key());
+        CHECK(at::allclose(delta, want, 1e-5, 1e-6));
+        ++changed;
+      } else {
+        CHECK(delta.abs().max().item<double>() == 0.0);
+      }
+    }
+    CHECK(changed == static_cast<int>(expected->names().size()));
+  }
+
+  TEST_CASE("BFL's published key list of flux1-kontext-dev loads, every key used") {
+    // The list's shapes, scaled to the tiny transformer (hidden 32 = 2 heads of 16, MLP 128,
+    // text 24, pooled 20), and its blocks cut to the tiny 2 double and 3 single blocks.
+    const FluxTransformerConfig config = FluxTransformerConfig::from_folder(
+        omni::test::fixtures_dir() / "flux" / "tiny-flux-kontext" / "transformer");
+    const std::int64_t h = config.inner_dim();
+    REQUIRE(h == 32);
+    const std::map<std::int64_t, std::int64_t> scaled = {
+        {3072, h},      {2 * 3072, 2 * h}, {3 * 3072, 3 * h}, {4 * 3072, 4 * h}, {5 * 3072, 5 * h},
+        {6 * 3072, 6 * h}, {7 * 3072, 7 * h}, {128, config.attention_head_dim},
+        {4096, config.joint_attention_dim}, {768, config.pooled_projection_dim}, {64, 64}, {256, 256}};
+    std::ifstream list(omni::test::fixtures_dir() / "external" / "bfl_flux1_kontext_dev_keys.txt");
+    const std::regex line_form(R"(^(\S+) \[([0-9,]+)\]$)"), block(R"(^(double|single)_blocks\.(\d+)\.)");
+    omni::NamedTensors tensors;
+    int listed = 0;
+    torch::manual_seed(3);
+    for (std::string line; std::getline(list, line);) {
+      std::smatch match;
+      REQUIRE(std::regex_match(line, match, line_form));
+      ++listed;
+      const std::string name = match[1].str();
+      std::smatch index;
+      if (std::regex_search(name, index, block)) {
+        const long limit = index[1].str() == "double" ? config.num_layers : config.num_single_layers;
+        if (std::stol(index[2].str()) >= limit) continue;
+      }
+      std::vector<std::int64_t> shape;
+      std::stringstream dims(match[2].str());
+      for (std::string dim; std::getline(dims, dim, ',');) {
+        CAPTURE(line);
+        shape.push_back(scaled.at(std::stoll(dim)));
+      }
+      tensors.emplace_back(name, at::randn(shape));
+    }
+    CHECK(listed == 780);  // 19 double blocks x 24 + 38 single x 8 + 20
+    omni::test::TempDir dir;
+    const fs::path file = dir.path() / "flux1-kontext-tiny.safetensors";
+    omni::save_safetensors(file, tensors);
+    FluxTransformer2DModel model(config);
+    // Strict: a listed key the mapping does not know, or a parameter no key fills, fails.
+    load_flux_transformer_weights(*model, omni::TensorSource::open(file), {});
+
+    // The splits and the swap of the published conversion.
+    std::map<std::string, at::Tensor> bfl(tensors.begin(), tensors.end());
+    std::map<std::string, at::Tensor> loaded;
+    for (const auto& item : model->named_parameters()) loaded[item.key()] = item.value().detach();
+    const at::Tensor qkv = bfl.at("double_blocks.1.img_attn.qkv.weight");
+    CHECK(at::equal(loaded.at("transformer_blocks.1.attn.to_k.weight"), qkv.slice(0, h, 2 * h)));
+    const at::Tensor txt_qkv = bfl.at("double_blocks.0.txt_attn.qkv.bias");
+    CHECK(at::equal(loaded.at("transformer_blocks.0.attn.add_v_proj.bias"), txt_qkv.slice(0, 2 * h, 3 * h)));
+    const at::Tensor linear1 = bfl.at("single_blocks.2.linear1.weight");
+    CHECK(at::equal(loaded.at("single_transformer_blocks.2.attn.to_q.weight"), linear1.slice(0, 0, h)));
+    CHECK(at::equal(loaded.at("single_transformer_blocks.2.proj_mlp.weight"), linear1.slice(0, 3 * h, 7 * h)));
+    CHECK(at::equal(loaded.at("single_transformer_blocks.0.proj_out.weight"),
+                    bfl.at("single_blocks.0.linear2.weight")));
+    const at::Tensor modulation = bfl.at("final_layer.adaLN_modulation.1.weight");
+    CHECK(at::equal(loaded.at("norm_out.linear.weight"),
+                    at::cat({modulation.slice(0, h, 2 * h), modulation.slice(0, 0, h)})));
+    CHECK(at::equal(loaded.at("transformer_blocks.0.attn.norm_added_k.weight"),
+                    bfl.at("double_blocks.0.txt_attn.norm.key_norm.scale")));
+    CHECK(at::equal(loaded.at("time_text_embed.guidance_embedder.linear_2.weight"),
+                    bfl.at("guidance_in.out_layer.weight")));
   }
 }
