@@ -199,4 +199,29 @@ TEST_SUITE("command_line") {
     CHECK(result.output.find(fmt::format("{}:{}:3: unknown key 'train.learning_rate'", file,
                                          line_of("learning_rate"))) != std::string::npos);
   }
+
+  TEST_CASE("the config's threads, mode, resume and plugin_paths are what the host uses") {
+    omni::test::TempDir dir;
+    auto output = dir.path() / "stages.txt";
+    // plugin_paths are relative to the config file.
+    const std::string plugins =
+        std::filesystem::relative(omni::test::test_plugin_dir(), dir.path()).string();
+    const std::string settings = "threads: 1\nmode: fit\nresume: latest\n";
+    auto config = dir.write("job.yaml", recorder_config(output, "hi") + settings +
+                                            "plugin_paths: [" + plugins + "]\n");
+    auto result = run_host("run " + quote(config.string()));
+    CAPTURE(result.output);
+    REQUIRE(result.exit_code == 0);
+    CHECK(result.output.find("fit stage (TestRecorder trainer, 1 threads)") != std::string::npos);
+    CHECK(read_file(output) == "fit hi resume=latest\n");  // only fit, told to resume
+    // The command line wins over the config.
+    std::filesystem::remove(output);
+    result = run_host("run " + quote(config.string()) + " --threads 2 --mode predict");
+    CHECK(result.output.find("predict stage (TestRecorder trainer, 2 threads)") != std::string::npos);
+    CHECK(read_file(output) == "predict hi resume=latest\n");
+    // Without plugin_paths the trainer is not found.
+    auto without = dir.write("without.yaml", recorder_config(output, "hi") + settings);
+    check_clean_failure(run_host("validate " + quote(without.string())), 2,
+                        "unknown trainer 'TestRecorder'");
+  }
 }

@@ -111,6 +111,59 @@ train: {num_epochs: 3, train_batch_size: 2}
     CHECK(warned("train.num_epochs") == 1);
     CHECK(warned("train.train_batch_size") == 1);
     CHECK(warned("data.num_workers") == 0);
+
+    // Upstream copies of cache settings, wandb's tags and notes, and data set settings that
+    // validation has no use for.
+    warnings = warnings_of(R"(trainer: FluxKontext
+model: {pretrained_model_name_or_path: /m}
+logging: {tags: [a, b], notes: first try}
+data:
+  init_args:
+    cache_dir: /c
+    use_cache: true
+    prompt_empty_drop_keys: [prompt_embeds]
+    processor: {init_args: {resize_controls_mask_to_image: true}}
+validation:
+  enabled: true
+  dataset:
+    batch_size: 2
+    shuffle: false
+    num_workers: 4
+    init_args:
+      dataset_path: /d
+      caption_dropout_rate: 0.2
+      cache_dir: /c
+      use_cache: true
+      prompt_empty_drop_keys: [prompt_embeds]
+      processor: {init_args: {resize_controls_mask_to_image: true}}
+  samples: [{prompt: p, images: [a.png], negative_prompt: blurry}]
+)");
+    for (const char* key :
+         {"logging.tags", "logging.notes", "data.init_args.cache_dir", "data.init_args.use_cache",
+          "data.init_args.prompt_empty_drop_keys",
+          "data.init_args.processor.init_args.resize_controls_mask_to_image",
+          "validation.dataset.batch_size", "validation.dataset.shuffle",
+          "validation.dataset.num_workers", "validation.dataset.init_args.caption_dropout_rate",
+          "validation.dataset.init_args.cache_dir", "validation.dataset.init_args.use_cache",
+          "validation.dataset.init_args.prompt_empty_drop_keys",
+          "validation.dataset.init_args.processor.init_args.resize_controls_mask_to_image",
+          "validation.samples[0].negative_prompt"}) {
+      CAPTURE(key);
+      CHECK(warned(key) == 1);
+    }
+  }
+
+  TEST_CASE("a data set or processor class other than upstream's is refused") {
+    CHECK_NOTHROW(parse(upstream_flux_kontext, {"data.class_path=ImageDataset",
+                                                "data.init_args.processor.class_path=ImageProcessor"}));
+    for (const char* key : {"data.class_path", "data.init_args.processor.class_path",
+                            "validation.dataset.class_path",
+                            "validation.dataset.init_args.processor.class_path"}) {
+      CAPTURE(key);
+      CHECK_THROWS_WITH_AS(parse(upstream_flux_kontext, {std::string(key) + "=my.Dataset"}),
+                           doctest::Contains((std::string(key) + ": unknown value 'my.Dataset'").c_str()),
+                           omni::ConfigError);
+    }
   }
 
   TEST_CASE("reference-image dropout is refused rather than ignored") {
@@ -176,6 +229,15 @@ train: {num_epochs: 3, train_batch_size: 2}
         parse(std::string(upstream_flux_kontext) +
               "\n", {"data.init_args.dataset_path=[{repo_id: a/b, split: train}]"}),
         doctest::Contains("Hugging Face dataset entries"), omni::ConfigError);
+    CHECK_THROWS_WITH_AS(parse(upstream_flux_kontext, {"model.quantize=true"}),
+                         doctest::Contains("model.quantize: online fp8 quantization is not "
+                                           "supported"),
+                         omni::ConfigError);
+    CHECK_THROWS_WITH_AS(
+        parse(upstream_flux_kontext,
+              {"validation.samples=[{prompt: p, images: [a.png], controls_size: [[32, 32]]}]"}),
+        doctest::Contains("validation.samples[0].controls_size: is not supported"),
+        omni::ConfigError);
   }
 
   TEST_CASE("a bad loss weight is reported under the key the user wrote") {

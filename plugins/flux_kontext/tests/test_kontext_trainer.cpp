@@ -22,111 +22,19 @@
 #include "omni/safetensors.hpp"
 #include "omni/tensorboard_reader.hpp"
 #include "bfl_test_files.hpp"
+#include "kontext_training_setup.hpp"
 #include "test_support.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
+using flux_test::identical;
+using flux_test::losses;
+using flux_test::read_all;
+using flux_test::TrainingSetup;
+using flux_test::write_random_png;
 using omni::test::quote;
 using omni::test::run_host;
-
-// A seeded random RGB image of `size` x `size`.
-void write_random_png(const fs::path& file, int size, int seed) {
-  omni::Image image;
-  image.width = size;
-  image.height = size;
-  image.channels = 3;
-  at::Tensor pixels = at::randint(0, 256, {size * size * 3},
-                                  at::make_generator<at::CPUGeneratorImpl>(seed), at::kByte);
-  image.pixels.assign(pixels.data_ptr<std::uint8_t>(), pixels.data_ptr<std::uint8_t>() + pixels.numel());
-  fs::create_directories(file.parent_path());
-  omni::write_png(file, image);
-}
-
-// A tiny pipeline, a two-sample dataset and a config training 6 steps with checkpoints at
-// 3 and 6; `extra` is appended to the config.
-struct TrainingSetup {
-  omni::test::TempDir dir;
-  fs::path config;
-
-  explicit TrainingSetup(const std::string& extra = "", int samples = 2) {
-    flux_kontext::write_tiny_kontext_pipeline(dir.path() / "model", 3);
-    for (int i = 0; i < samples; ++i) {
-      const std::string stem = "sample" + std::to_string(i);
-      write_random_png(dir.path() / "data" / "training_images" / (stem + ".png"), 32, 10 + i);
-      write_random_png(dir.path() / "data" / "control_images" / (stem + ".png"), 32, 20 + i);
-      dir.write("data/training_images/" + stem + ".txt", "make it brighter " + stem);
-    }
-    write_random_png(dir.path() / "input.png", 40, 99);
-    const std::string root = dir.path().string();
-    config = dir.write("config.yaml", R"(trainer: FluxKontext
-threads: 2
-model:
-  pretrained_model_name_or_path: )" + root + R"(/model
-  lora: {r: 4, lora_alpha: 4, init_lora_weights: gaussian}
-data:
-  init_args:
-    dataset_path: )" + root + R"(/data
-    caption_dropout_rate: 0.3
-    processor:
-      init_args: {process_type: center_crop, target_size: [32, 32]}
-  batch_size: 1
-cache:
-  cache_dir: )" + root + R"(/cache
-logging:
-  output_dir: )" + root + R"(/output
-optimizer:
-  init_args: {lr: 0.001}
-train:
-  max_train_steps: 6
-  checkpointing_steps: 3
-  gradient_accumulation_steps: 2
-  mixed_precision: "no"
-  gradient_checkpointing: false
-  seed: 7
-predict:
-  num_inference_steps: 2
-  samples:
-    - {prompt: "make it brighter", images: [)" + root + R"(/input.png], height: 32, width: 32,
-       output: out.png}
-)" + extra);
-  }
-
-  fs::path output() const { return dir.path() / "output"; }
-  // The single run folder under output/.
-  fs::path run_folder() const {
-    std::vector<fs::path> runs;
-    for (const auto& entry : fs::directory_iterator(output())) {
-      if (entry.path().filename().string().rfind("run-", 0) == 0) runs.push_back(entry.path());
-    }
-    REQUIRE(runs.size() == 1);
-    return runs.front();
-  }
-};
-
-omni::NamedTensors read_all(const fs::path& file) {
-  auto source = omni::SafetensorsFile::open(file);
-  omni::NamedTensors tensors;
-  for (const std::string& name : source->names()) tensors.emplace_back(name, source->tensor(name).clone());
-  return tensors;
-}
-
-bool identical(const omni::NamedTensors& a, const omni::NamedTensors& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i].first != b[i].first || !at::equal(a[i].second, b[i].second)) return false;
-  }
-  return true;
-}
-
-std::vector<double> losses(const fs::path& metrics) {
-  std::vector<double> values;
-  std::ifstream in(metrics);
-  for (std::string line; std::getline(in, line);) {
-    values.push_back(nlohmann::json::parse(line).at("loss").get<double>());
-  }
-  return values;
-}
 
 }  // namespace
 
@@ -456,6 +364,39 @@ TEST_SUITE("kontext_trainer") {
     }
   }
 
+  TEST_CASE("SIGKILL mid-fit, then --resume latest: the LoRA of an uninterrupted run, dropout on") {
+    // LoRA dropout 0.1 and caption dropout 0.3 (the setup's): every random draw of a step
+    // must come from state the checkpoint holds.
+    TrainingSetup setup("", 2);
+    const std::string fit = " --mode fit --set model.lora.lora_dropout=0.1"
+                            " --set train.max_train_steps=40 --set train.checkpointing_steps=4"
+                            " --set train.gradient_accumulation_steps=1";
+    auto result = run_host("run " + quote(setup.config.string()) + fit);
+    REQUIRE_MESSAGE(result.exit_code == 0, result.output);
+    const omni::NamedTensors uninterrupted =
+        read_all(setup.run_folder() / "pytorch_lora_weights.safetensors");
+    fs::remove_all(setup.output());
+
+    // Killed once its first checkpoint is complete, wherever it then is.
+    const std::string output = quote(setup.output().string());
+    const std::string script =
+        "env -u OMNI_PLUGIN_PATH " + quote(omni::test::host_exe().string()) + " run " +
+        quote(setup.config.string()) + fit + " > /dev/null 2>&1 & pid=$!; tries=0; until ls " +
+        output + "/run-*/checkpoints/checkpoint-4/COMPLETE > /dev/null 2>&1; do "
+        "tries=$((tries+1)); [ $tries -gt 1200 ] && { kill -9 $pid; echo gave-up; exit 2; }; "
+        "sleep 0.02; done; kill -9 $pid; wait $pid; echo exit=$?";
+    result = omni::test::run_shell("sh -c " + quote(script));
+    CAPTURE(result.output);
+    REQUIRE(result.output.find("exit=137") != std::string::npos);  // killed, not finished
+    CHECK_FALSE(fs::exists(setup.run_folder() / "pytorch_lora_weights.safetensors"));
+    result = run_host("run " + quote(setup.config.string()) + fit + " --resume latest");
+    CAPTURE(result.output);
+    REQUIRE(result.exit_code == 0);
+    CHECK(result.output.find("resuming") != std::string::npos);
+    CHECK(identical(read_all(setup.run_folder() / "pytorch_lora_weights.safetensors"),
+                    uninterrupted));
+  }
+
   TEST_CASE("bad inputs stop the run with a clear message") {
     TrainingSetup setup;
     SUBCASE("an image smaller than one latent patch") {
@@ -699,12 +640,14 @@ TEST_SUITE("kontext_predict") {
 }
 
 TEST_SUITE("optimizers") {
-  TEST_CASE("fit with Prodigy or Adafactor resumes from a checkpoint exactly") {
+  TEST_CASE("fit with Prodigy or Adafactor, LoRA and caption dropout on, resumes exactly") {
+    // AdamW's resume is the end-to-end test's; caption dropout is 0.3 in the setup.
     for (const char* optimizer : {"Prodigy", "Adafactor"}) {
       CAPTURE(optimizer);
       TrainingSetup setup("", 2);
       const std::string fit = "run " + quote(setup.config.string()) +
-                              " --mode fit --set train.max_train_steps=4 --set "
+                              " --mode fit --set model.lora.lora_dropout=0.1"
+                              " --set train.max_train_steps=4 --set "
                               "train.checkpointing_steps=2 --set optimizer.class_path=" +
                               optimizer + " --set optimizer.init_args.lr=" +
                               (std::string(optimizer) == "Prodigy" ? "1.0" : "0.001");

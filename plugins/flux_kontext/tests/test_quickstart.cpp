@@ -111,6 +111,37 @@ TEST_SUITE("quickstart") {
     CHECK_FALSE(fs::exists(dir.path() / "output"));
   }
 
+  TEST_CASE("every make_missing setting decides what is made") {
+    omni::test::TempDir dir;
+    const auto make = [&](const std::string& name, const std::string& settings) {
+      const fs::path folder = dir.path() / name;
+      fs::create_directories(folder);
+      const auto result = run_quickstart(folder, " --mode cache" + settings);
+      CAPTURE(settings);
+      CAPTURE(result.output);
+      REQUIRE(result.exit_code == 0);
+      return folder / "output" / "quickstart" / "data";
+    };
+    const std::string small = " --set make_missing.train_samples=3 --set make_missing.held_out_samples=2"
+                              " --set make_missing.image_size=32 --set data.init_args.processor."
+                              "init_args.target_size=[32,32]";
+    const fs::path data = make("a", small);
+    const auto count = [](const fs::path& folder) {
+      return std::count_if(fs::directory_iterator(folder), fs::directory_iterator{},
+                           [](const auto& entry) { return entry.path().extension() == ".png"; });
+    };
+    CHECK(count(data / "train" / "target") == 3);
+    CHECK(count(data / "held_out" / "target") == 2);
+    CHECK(omni::read_image(data / "train" / "target" / "0000.png").width == 32);
+    CHECK(fs::exists(data / "train" / "control" / "0000_control_1.png"));
+    CHECK_FALSE(fs::exists(data / "train" / "control" / "0000_control_2.png"));
+    const fs::path two = make("b", small + " --set make_missing.shape_references=2");
+    CHECK(fs::exists(two / "train" / "control" / "0000_control_2.png"));
+    const fs::path reseeded = make("c", small + " --set make_missing.seed=5");
+    CHECK(read_file(reseeded / "train" / "target" / "0000.png") !=
+          read_file(data / "train" / "target" / "0000.png"));
+  }
+
   TEST_CASE("the quickstart runs end to end, reports, and lowers the held-out loss") {
     omni::test::TempDir dir;
     const std::string shorter = " --set train.max_train_steps=40 --set validation.steps=20"

@@ -21,6 +21,9 @@
 #include "qwen_vl/qwen_vl_config.hpp"
 #include "qwen_vl/qwen_vl_enhancer.hpp"
 #include "qwen_vl/qwen_vl_model.hpp"
+#include "qwen_vl_options.hpp"
+#include "omni/config.hpp"
+#include "omni/image_io.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -455,5 +458,68 @@ TEST_SUITE("qwen_vl") {
       CHECK(answer != prompts[s]);  // the model answered: its own text, not the fallback
       CHECK(found.at(prompts[s]) == std::set<std::string>{"rewritten by the script", answer});
     }
+  }
+
+  TEST_CASE("the qwen2_5_vl settings each change the enhancer's answer or its identity") {
+    namespace fs = std::filesystem;
+    omni::test::TempDir dir;
+    qwen_test::write_tiny_vlm_folder(dir.path() / "vlm" / "vlm-model");
+    omni::EnhanceRequest request;
+    request.instruction = "put the object of image 2 into image 1";
+    for (int i = 0; i < 2; ++i) {
+      const fs::path image = dir.path() / ("image" + std::to_string(i) + ".png");
+      omni::test::write_noise_png(image, 56, 84, 30 + static_cast<unsigned>(i));
+      request.image_paths.push_back(image);
+      request.images.push_back(omni::read_image(image));
+    }
+    // The enhancer made from the `prompt_enhancer` section: these settings, with `changes`
+    // ("key: value" pairs) replacing or adding some.
+    const auto answer = [&](std::map<std::string, std::string> changes) {
+      std::map<std::string, std::string> settings = {
+          {"model", (dir.path() / "vlm").string()}, {"subfolder", "vlm-model"},
+          {"dtype", "fp32"}, {"device", "cpu"}, {"max_new_tokens", "6"}};
+      for (const auto& [key, value] : changes) settings[key] = value;
+      std::string yaml = "prompt_enhancer:\n";
+      for (const auto& [key, value] : settings) yaml += "  " + key + ": " + value + "\n";
+      omni::ConfigDocument document = omni::ConfigDocument::from_string(yaml, "cfg.yaml");
+      const auto options =
+          qwen_vl_enhancer::parse_qwen_vl_options(document.root().child("prompt_enhancer"));
+      document.check_unknown_keys();
+      qwen_vl::QwenVlEnhancer enhancer(options);
+      return std::make_pair(enhancer.enhance(request), enhancer.identity());
+    };
+    using Settings = std::map<std::string, std::string>;
+    const auto plain = answer({});
+    const auto sampled = answer({{"do_sample", "true"}});
+    struct Case {
+      const char* key;
+      std::pair<std::string, std::string> before;
+      Settings settings;
+    };
+    const std::vector<Case> cases = {
+        {"do_sample", plain, {{"do_sample", "true"}}},
+        {"max_new_tokens", plain, {{"max_new_tokens", "2"}}},
+        {"task_suffix", plain, {{"task_suffix", "' Describe the result.'"}}},
+        // At 784 pixels (one 28x28 patch) the images are shrunk; with max_pixels above their
+        // 4704 they keep their 2x3 patches.
+        {"max_pixels", answer({{"min_pixels", "784"}, {"max_new_tokens", "24"}}),
+         {{"min_pixels", "784"}, {"max_pixels", "784"}, {"max_new_tokens", "24"}}},
+        {"min_pixels", plain, {{"min_pixels", "40000"}, {"max_pixels", "80000"}}},  // and more
+        // Both show after a few tokens of the tiny model (bf16 rounding; fewer image tokens).
+        {"dtype", answer({{"max_new_tokens", "24"}}), {{"max_new_tokens", "24"}, {"dtype", "bf16"}}},
+        {"temperature", sampled, {{"do_sample", "true"}, {"temperature", "5"}}},
+        {"top_p", sampled, {{"do_sample", "true"}, {"top_p", "0.05"}}},
+    };
+    for (const Case& item : cases) {
+      CAPTURE(std::string(item.key));
+      const auto changed = answer(item.settings);
+      CHECK(changed.second != item.before.second);  // the cache key sees the setting
+      MESSAGE(std::string(item.key) << ": '" << item.before.first << "' -> '" << changed.first << "'");
+      CHECK(changed.first != item.before.first);    // and the answer changes with it
+    }
+    // Where the model is read from: a folder that is not there is named.
+    CHECK_THROWS_WITH(answer({{"model", (dir.path() / "elsewhere").string()}}),
+                      doctest::Contains("elsewhere"));
+    CHECK_THROWS_WITH(answer({{"subfolder", "other-model"}}), doctest::Contains("other-model"));
   }
 }

@@ -33,7 +33,15 @@ long nearest_budget(const std::vector<long>& budgets, const omni::ImageSize& sou
   });
 }
 
-omni::ImageSize budget_size(const omni::ImageSize& source, long pixels) {
+// The size of `pixels` pixels on the source's aspect ratio, that ratio first limited to
+// `max_aspect_ratio` either way: an extreme panorama gets a bucket no more elongated than
+// that, and the crop or the padding of process_type deals with the rest of it.
+omni::ImageSize budget_size(omni::ImageSize source, long pixels, double max_aspect_ratio) {
+  if (source.width > source.height * max_aspect_ratio) {
+    source.width = static_cast<int>(source.height * max_aspect_ratio);
+  } else if (source.height > source.width * max_aspect_ratio) {
+    source.height = static_cast<int>(source.width * max_aspect_ratio);
+  }
   return omni::size_for_pixel_budget(source.height, source.width, pixels, kPixelMultiple);
 }
 
@@ -43,14 +51,15 @@ SampleSizes plan_sample_sizes(const ProcessorConfig& processor, const std::strin
                               const std::optional<omni::ImageSize>& target,
                               const std::vector<omni::ImageSize>& controls) {
   SampleSizes sizes;
+  const double ratio = processor.max_aspect_ratio;
   if (target) {
     check_large_enough(*target, sample_id, "target");
     if (processor.target_size) {
       sizes.target = from_hw(*processor.target_size);
     } else if (processor.target_pixels) {
-      sizes.target = budget_size(*target, *processor.target_pixels);
+      sizes.target = budget_size(*target, *processor.target_pixels, ratio);
     } else if (!processor.multi_resolutions.empty()) {
-      sizes.target = budget_size(*target, nearest_budget(processor.multi_resolutions, *target));
+      sizes.target = budget_size(*target, nearest_budget(processor.multi_resolutions, *target), ratio);
     } else {
       sizes.target = omni::snap_to_multiple(target->height, target->width, kPixelMultiple);
     }
@@ -64,12 +73,12 @@ SampleSizes plan_sample_sizes(const ProcessorConfig& processor, const std::strin
       size = from_hw(list[std::min(i, list.size() - 1)]);
     } else if (!processor.controls_pixels.empty()) {
       const auto& list = processor.controls_pixels;
-      size = budget_size(source, list[std::min(i, list.size() - 1)]);
+      size = budget_size(source, list[std::min(i, list.size() - 1)], ratio);
     } else if (target) {
       // As many pixels as the target, on the control's own aspect ratio.
-      size = budget_size(source, static_cast<long>(sizes.target.width) * sizes.target.height);
+      size = budget_size(source, static_cast<long>(sizes.target.width) * sizes.target.height, ratio);
     } else if (processor.target_pixels) {
-      size = budget_size(source, *processor.target_pixels);
+      size = budget_size(source, *processor.target_pixels, ratio);
     } else {
       size = omni::snap_to_multiple(source.height, source.width, kPixelMultiple);
     }

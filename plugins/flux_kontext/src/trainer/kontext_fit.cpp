@@ -153,7 +153,15 @@ at::Tensor FluxKontextTrainer::batch_loss(FluxTransformer2DModelImpl& model,
   at::Tensor output = model.forward(inputs);
   at::Tensor prediction = output.narrow(1, 0, clean.size(1)).to(at::kFloat);
   at::Tensor per_token = (prediction - (eps - clean)).pow(2).mean(-1);
-  return (per_token * to_fit_device(at::stack(weights), device)).mean();
+  at::Tensor weighted = per_token * to_fit_device(at::stack(weights), device);  // [B, tokens]
+  const LossConfig& loss = config_.loss;
+  if (loss.kind == "attention_mask_mse") {
+    // qflux's AttentionMaskMseLoss over a batch without padding tokens: the sum of the token
+    // losses, or that sum over (tokens + eps).
+    if (loss.reduction == "sum") return weighted.sum();
+    return weighted.sum() / (static_cast<double>(weighted.numel()) + loss.eps);
+  }
+  return weighted.mean();
 }
 
 namespace {

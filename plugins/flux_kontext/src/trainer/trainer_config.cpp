@@ -124,7 +124,10 @@ ModelConfig parse_model(const ConfigView& view, ModelConfig model) {
 
 ProcessorConfig parse_processor(const ConfigView& processor_section) {
   ProcessorConfig processor;
-  processor_section.get<std::string>("class_path", "qflux.data.preprocess.ImageProcessor");
+  // The processor is built in; upstream's class name is accepted, another one is refused.
+  processor_section.get_enum("class_path",
+                             {"qflux.data.preprocess.ImageProcessor", "ImageProcessor"},
+                             "qflux.data.preprocess.ImageProcessor");
   ConfigView view = processor_section.child_or_empty("init_args");
   processor.process_type = view.get_enum(
       "process_type", {"resize", "center_crop", "center_padding", "right_padding", "fixed_pixels"},
@@ -148,11 +151,18 @@ ProcessorConfig parse_processor(const ConfigView& processor_section) {
   processor.max_aspect_ratio = view.get<double>("max_aspect_ratio", processor.max_aspect_ratio);
   require_positive(view, "max_aspect_ratio", processor.max_aspect_ratio);
   processor.resize_controls_mask_to_image = view.get<bool>("resize_controls_mask_to_image", false);
+  if (view.has("resize_controls_mask_to_image")) {
+    view.warn("resize_controls_mask_to_image",
+              "has no effect: control images carry no masks here; the edit mask is resized with "
+              "the target");
+  }
   return processor;
 }
 
 DataConfig parse_data(const ConfigView& view, DataConfig data) {
-  view.get<std::string>("class_path", "qflux.data.dataset.ImageDataset");
+  // The data set reader is built in; upstream's class name is accepted, another is refused.
+  view.get_enum("class_path", {"qflux.data.dataset.ImageDataset", "ImageDataset"},
+                "qflux.data.dataset.ImageDataset");
   ConfigView init = view.child_or_empty("init_args");
   if (init.has("dataset_path") && init.node()["dataset_path"].IsSequence()) {
     for (const YAML::Node& entry : init.node()["dataset_path"]) {
@@ -173,10 +183,13 @@ DataConfig parse_data(const ConfigView& view, DataConfig data) {
               "dropping the reference images is not supported; set it to 0 (caption dropout is "
               "caption_dropout_rate)");
   }
-  // Upstream copies these from `cache`; accepted here for its configs, `cache` wins.
+  // Upstream copies these from `cache`; accepted here for its configs, `cache` decides.
   init.get_optional<std::string>("cache_dir");
   init.get_optional<bool>("use_cache");
   init.get_optional<std::vector<std::string>>("prompt_empty_drop_keys");
+  for (const char* key : {"cache_dir", "use_cache", "prompt_empty_drop_keys"}) {
+    if (init.has(key)) init.warn(key, fmt::format("has no effect: cache.{} decides", key));
+  }
   data.use_edit_mask = init.get<bool>("use_edit_mask", false);
   data.selected_control_indexes = init.get<std::vector<int>>("selected_control_indexes", {});
   for (int index : data.selected_control_indexes) {
@@ -207,19 +220,36 @@ ValidationConfig parse_validation(const ConfigView& view, ValidationConfig valid
   }
   if (auto dataset = view.optional_child("dataset")) {
     validation.dataset = parse_data(*dataset, DataConfig{});
+    // Held-out samples are encoded one by one, in order, with their own prompts.
+    const ConfigView init = dataset->child_or_empty("init_args");
+    for (const char* key : {"batch_size", "shuffle"}) {
+      if (dataset->has(key)) {
+        dataset->warn(key, "has no effect in validation: held-out samples are sampled one by "
+                           "one, in the data set's order");
+      }
+    }
+    if (init.has("caption_dropout_rate")) {
+      init.warn("caption_dropout_rate", "has no effect in validation: held-out samples keep "
+                                        "their prompts");
+    }
   }
   for (const ConfigView& item : view.items("samples")) {
     ValidationSample sample;
     sample.prompt = item.get<std::string>("prompt");
     sample.images = item.get<std::vector<std::string>>("images");
     if (sample.images.empty()) item.fail("images", "expected at least one image");
-    sample.controls_size = item.get_optional<std::vector<std::vector<int>>>("controls_size");
-    if (sample.controls_size && sample.controls_size->size() != sample.images.size()) {
-      item.fail("controls_size", "expected one [height, width] per image");
+    if (item.has("controls_size")) {
+      item.fail("controls_size", "is not supported for validation samples: as in predict, the "
+                                 "first image takes the output size and the others its pixel "
+                                 "count on their own aspect ratio");
     }
     sample.height = item.get_optional<int>("height");
     sample.width = item.get_optional<int>("width");
     sample.negative_prompt = item.get_optional<std::string>("negative_prompt");
+    if (sample.negative_prompt) {
+      item.warn("negative_prompt", "has no effect: validation samples without true CFG (a "
+                                   "negative prompt is used by predict with true_cfg_scale > 1)");
+    }
     sample.guidance_scale = item.get_optional<double>("guidance_scale");
     sample.num_inference_steps = item.get<int>("num_inference_steps", 20);
     validation.samples.push_back(sample);
@@ -248,6 +278,12 @@ LoggingConfig parse_logging(const ConfigView& view, LoggingConfig logging) {
   }
   logging.tags = view.get<std::vector<std::string>>("tags", {});
   logging.notes = view.get_optional<std::string>("notes");
+  for (const char* key : {"tags", "notes"}) {
+    if (view.has(key)) {
+      view.warn(key, "has no effect: run tags and notes belong to wandb/swanlab, which are not "
+                     "available here");
+    }
+  }
   return logging;
 }
 
@@ -360,10 +396,13 @@ TrainConfig parse_train(const ConfigView& view, TrainConfig train) {
   if (train.max_train_steps <= 0) view.fail("max_train_steps", "expected a value > 0");
   train.checkpointing_steps = view.get<long>("checkpointing_steps", train.checkpointing_steps);
   if (train.checkpointing_steps <= 0) view.fail("checkpointing_steps", "expected a value > 0");
-  train.keep_last_n = view.get_optional<int>("keep_last_n");
-  if (!train.keep_last_n) train.keep_last_n = view.get_optional<int>("checkpoints_total_limit");
+  // Upstream's checkpoints_total_limit is the same setting; keep_last_n wins when both are set.
+  const std::optional<int> keep_last_n = view.get_optional<int>("keep_last_n");
+  const std::optional<int> total_limit = view.get_optional<int>("checkpoints_total_limit");
+  const char* keep_key = keep_last_n ? "keep_last_n" : "checkpoints_total_limit";
+  train.keep_last_n = keep_last_n ? keep_last_n : total_limit;
   if (train.keep_last_n && *train.keep_last_n <= 0) {
-    view.fail("keep_last_n", "expected a count > 0");
+    view.fail(keep_key, "expected a count > 0");
   }
   train.max_grad_norm = view.get<double>("max_grad_norm", train.max_grad_norm);
   require_positive(view, "max_grad_norm", train.max_grad_norm);

@@ -86,7 +86,6 @@ struct DataConfig {
 struct ValidationSample {
   std::string prompt;
   std::vector<std::string> images;
-  std::optional<std::vector<std::vector<int>>> controls_size;
   std::optional<int> height, width;
   std::optional<std::string> negative_prompt;
   std::optional<double> guidance_scale;
