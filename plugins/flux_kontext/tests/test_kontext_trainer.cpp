@@ -6,6 +6,8 @@
 #include <cmath>
 #include <fstream>
 #include <iterator>
+#include <limits>
+#include <set>
 #include <sstream>
 
 #include <turbojpeg.h>
@@ -395,6 +397,67 @@ TEST_SUITE("kontext_trainer") {
     CHECK(result.output.find("resuming") != std::string::npos);
     CHECK(identical(read_all(setup.run_folder() / "pytorch_lora_weights.safetensors"),
                     uninterrupted));
+  }
+
+  TEST_CASE("NaN latents in a cache entry: those steps are skipped, too many in a row stop the run") {
+    TrainingSetup setup("", 2);
+    const std::string run = "run " + quote(setup.config.string());
+    REQUIRE(run_host(run + " --mode cache").exit_code == 0);
+    // The sample entries (the empty prompt's has no target latents), in name order.
+    std::vector<fs::path> entries;
+    for (const auto& entry : fs::recursive_directory_iterator(setup.dir.path() / "cache")) {
+      if (entry.path().extension() != ".safetensors") continue;
+      if (omni::SafetensorsFile::open(entry.path())->contains("target_latents")) entries.push_back(entry.path());
+    }
+    std::sort(entries.begin(), entries.end());
+    REQUIRE(entries.size() == 2);
+    // A crafted entry: the same key and metadata, NaN target latents.
+    const auto poison = [](const fs::path& file) {
+      auto source = omni::SafetensorsFile::open(file);
+      const std::map<std::string, std::string> metadata = source->metadata();
+      omni::NamedTensors tensors;
+      for (const std::string& name : source->names()) {
+        at::Tensor value = source->tensor(name).clone();
+        if (name == "target_latents") value.fill_(std::numeric_limits<float>::quiet_NaN());
+        tensors.emplace_back(name, value);
+      }
+      source.reset();
+      omni::save_safetensors(file, tensors, metadata);
+    };
+    poison(entries[0]);
+    const std::string fit = " --mode fit --set train.max_train_steps=6 --set train.checkpointing_steps=100"
+                            " --set train.gradient_accumulation_steps=1"
+                            " --set data.init_args.caption_dropout_rate=0";
+    auto result = run_host(run + fit);
+    CAPTURE(result.output);
+    REQUIRE(result.exit_code == 0);
+    // Every skipped step names the one poisoned sample; the 6 steps taken are all good.
+    std::set<std::string> named;
+    int skipped = 0;
+    std::istringstream lines(result.output);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find("skipped: the loss or the gradient is not finite") == std::string::npos) continue;
+      ++skipped;
+      named.insert(line.substr(line.find("samples ") + 8, line.find(')') - line.find("samples ") - 8));
+    }
+    CHECK(skipped >= 2);
+    CHECK(named.size() == 1);
+    const std::vector<double> values = losses(setup.run_folder() / "metrics.jsonl");
+    CHECK(values.size() == 6);
+    for (double value : values) CHECK(std::isfinite(value));
+    for (const auto& [name, tensor] : read_all(setup.run_folder() / "pytorch_lora_weights.safetensors")) {
+      CAPTURE(name);
+      CHECK(at::isfinite(tensor).all().item<bool>());
+    }
+
+    // Every sample poisoned: three bad steps in a row stop the run, the state checkpointed.
+    poison(entries[1]);
+    fs::remove_all(setup.output());
+    result = run_host(run + fit + " --set train.max_consecutive_bad_steps=3");
+    CAPTURE(result.output);
+    CHECK(result.exit_code == 1);
+    CHECK(result.output.find("3 steps in a row had a non-finite loss or gradient") != std::string::npos);
+    CHECK(fs::exists(setup.run_folder() / "checkpoints" / "checkpoint-0" / "COMPLETE"));
   }
 
   TEST_CASE("bad inputs stop the run with a clear message") {

@@ -6,6 +6,7 @@
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/serialize/input-archive.h>
 
 #include "flux_kontext/trainer/flux_kontext_trainer.hpp"
@@ -359,6 +360,9 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
   const auto seed = static_cast<std::uint64_t>(train.seed);
   std::int64_t last_saved = resumed ? position.step : -1;
   bool stopped = false;
+  // Steps skipped for a non-finite loss or gradient since the last good one.
+  int bad_steps = 0;
+  std::vector<std::string> step_sample_ids;  // the samples of the step being accumulated
   while (position.step < train.max_train_steps && !stopped) {
     auto batches = epoch_batches(plan, seed, position.epoch, config_.data);
     std::int64_t micro = 0;
@@ -369,6 +373,9 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
       for (std::int64_t index : batch) members.push_back(&samples[static_cast<std::size_t>(index)]);
       at::manual_seed(draw_seed(seed, static_cast<std::uint64_t>(position.epoch),
                                 static_cast<std::uint64_t>(b), DrawPurpose::micro_batch));
+      for (std::int64_t index : batch) {
+        step_sample_ids.push_back(plan.samples[static_cast<std::size_t>(index)].source.id);
+      }
       at::Tensor loss = batch_loss(*model, members, batch, position.epoch, empty_prompt, mu);
       (loss / static_cast<double>(train.gradient_accumulation_steps)).backward();
       accumulated = accumulated.defined() ? accumulated + loss.detach() : loss.detach();
@@ -377,7 +384,35 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
       }
       const double lr = config_.optimizer.lr * omni::lr_factor(schedule, position.step, config_.optimizer.lr);
       omni::set_learning_rate(*optimizer, lr);
-      last_grad_norm = omni::clip_grad_norm(params, train.max_grad_norm);
+      const at::Tensor grad_norm = omni::clip_grad_norm(params, train.max_grad_norm);
+      // A NaN or infinite loss or gradient would poison the LoRA and the optimizer's moments
+      // for good: such a step is dropped whole. (One host read per step: the price of never
+      // writing a bad update.)
+      if (!at::isfinite(grad_norm).item<bool>() || !at::isfinite(accumulated).all().item<bool>()) {
+        optimizer->zero_grad();
+        position.cursor = b + 1;
+        micro = 0;
+        accumulated = at::Tensor();
+        bad_steps += 1;
+        fmt::print("fit: step {} skipped: the loss or the gradient is not finite (epoch {}, "
+                   "samples {}); {} in a row\n",
+                   position.step + 1, position.epoch, fmt::join(step_sample_ids, ", "), bad_steps);
+        step_sample_ids.clear();
+        if (bad_steps >= train.max_consecutive_bad_steps) {
+          write_log();
+          if (last_saved != position.step) checkpoint();
+          throw omni::Error(fmt::format(
+              "fit: {} steps in a row had a non-finite loss or gradient "
+              "(train.max_consecutive_bad_steps); the last good state, step {}, is checkpointed "
+              "at '{}'. Check the samples named above (their images, masks and cache entries) "
+              "or lower the learning rate",
+              bad_steps, position.step, omni::checkpoint_folder(run_dir, position.step).string()));
+        }
+        continue;
+      }
+      bad_steps = 0;
+      step_sample_ids.clear();
+      last_grad_norm = grad_norm;
       optimizer->step();
       optimizer->zero_grad();
       position.step += 1;
@@ -409,6 +444,7 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
       position.cursor = 0;
     }
     optimizer->zero_grad();  // gradients of an unfinished accumulation are not carried over
+    step_sample_ids.clear();
   }
   write_log();
   if (last_saved != position.step) checkpoint();

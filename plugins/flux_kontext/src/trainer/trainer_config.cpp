@@ -426,6 +426,11 @@ TrainConfig parse_train(const ConfigView& view, TrainConfig train) {
   train.shift_timesteps = view.get<bool>("shift_timesteps", false);
   train.log_every = view.get<long>("log_every", train.log_every);
   if (train.log_every <= 0) view.fail("log_every", "expected a value > 0");
+  train.max_consecutive_bad_steps =
+      view.get<int>("max_consecutive_bad_steps", train.max_consecutive_bad_steps);
+  if (train.max_consecutive_bad_steps <= 0) {
+    view.fail("max_consecutive_bad_steps", "expected a count > 0");
+  }
   return train;
 }
 

@@ -152,6 +152,9 @@ struct TrainConfig {
   bool shift_timesteps = false;
   // Print a progress line every this many optimizer steps.
   long log_every = 1;
+  // A step whose loss or gradient is NaN or infinite is skipped (no optimizer step); after
+  // this many in a row, fit checkpoints the last good state and stops.
+  int max_consecutive_bad_steps = 10;
 };
 
 struct CacheConfig {
