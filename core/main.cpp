@@ -1,4 +1,5 @@
 // omnihost: the plugin host. `omnihost run config.yaml` runs a job; see --help.
+#include <csignal>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -52,6 +53,9 @@ int dispatch(const std::vector<std::string>& words) {
 
 int main(int argc, char** argv) {
   omni::tune_malloc_for_tensors();  // before the first tensor: freed activations get reused
+  // Past `ulimit -f` a write fails with EFBIG instead of killing the process, so that the
+  // writer reports the file and the room it needs and the previous checkpoint stays the latest.
+  std::signal(SIGXFSZ, SIG_IGN);
   std::vector<std::string> words(argv + 1, argv + argc);
   try {
     return dispatch(words);

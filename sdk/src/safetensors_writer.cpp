@@ -1,6 +1,3 @@
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -10,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "omni/atomic_file.hpp"
 #include "omni/error.hpp"
 #include "omni/safetensors.hpp"
 #include "safetensors_dtype.hpp"
@@ -28,71 +26,6 @@ struct Entry {
   std::string_view dtype;
   std::size_t element_bytes;
   std::uint64_t bytes;
-};
-
-// The temporary file under construction; removed unless commit() renamed it into place.
-class AtomicFile {
- public:
-  AtomicFile(fs::path final_path)
-      : final_(std::move(final_path)),
-        temporary_(final_.parent_path() /
-                   (final_.filename().string() + ".tmp-" + std::to_string(::getpid()))) {
-    fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd_ < 0) fail("cannot create");
-  }
-  ~AtomicFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(temporary_.c_str());
-  }
-  AtomicFile(const AtomicFile&) = delete;
-  AtomicFile& operator=(const AtomicFile&) = delete;
-
-  void write(const void* data, std::uint64_t size) {
-    const auto* bytes = static_cast<const std::uint8_t*>(data);
-    while (size > 0) {
-      // Linux writes at most ~2 GiB per call; partial writes and EINTR just continue.
-      const ssize_t written = ::write(fd_, bytes, std::min<std::uint64_t>(size, 1u << 30));
-      if (written < 0) {
-        if (errno == EINTR) continue;
-        fail("cannot write");
-      }
-      bytes += written;
-      size -= static_cast<std::uint64_t>(written);
-    }
-  }
-
-  void commit() {
-    // fsync before rename: otherwise a crash can leave the new name pointing at a file whose
-    // data never reached the disk.
-    if (::fsync(fd_) != 0) fail("cannot flush");
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) fail("cannot close");
-    if (::rename(temporary_.c_str(), final_.c_str()) != 0) {
-      throw Error(fmt::format("cannot save safetensors file '{}': renaming '{}' into place "
-                              "failed: {}",
-                              final_.string(), temporary_.string(), std::strerror(errno)));
-    }
-    committed_ = true;
-    // Makes the rename itself durable; best effort, the data is already safe.
-    const fs::path folder = final_.parent_path().empty() ? "." : final_.parent_path();
-    int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir >= 0) {
-      ::fsync(dir);
-      ::close(dir);
-    }
-  }
-
- private:
-  [[noreturn]] void fail(std::string_view action) const {
-    throw Error(fmt::format("cannot save safetensors file '{}': {} '{}': {}", final_.string(),
-                            action, temporary_.string(), std::strerror(errno)));
-  }
-
-  fs::path final_;
-  fs::path temporary_;
-  int fd_ = -1;
-  bool committed_ = false;
 };
 
 std::vector<Entry> check_tensors(const fs::path& file, const NamedTensors& tensors) {
@@ -156,7 +89,9 @@ void save_safetensors(const fs::path& file, const NamedTensors& tensors,
   const std::vector<Entry> entries = check_tensors(file, tensors);
   const std::string header = make_header(file, entries, metadata);
 
-  AtomicFile out(file);
+  std::uint64_t total = sizeof(std::uint64_t) + header.size();
+  for (const Entry& entry : entries) total += entry.bytes;
+  AtomicFileWriter out(file, "safetensors file", total);
   std::uint8_t length[8];
   for (int i = 0; i < 8; ++i) length[i] = static_cast<std::uint8_t>(header.size() >> (8 * i));
   out.write(length, sizeof(length));

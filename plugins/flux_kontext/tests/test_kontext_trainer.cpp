@@ -460,6 +460,40 @@ TEST_SUITE("kontext_trainer") {
     CHECK(fs::exists(setup.run_folder() / "checkpoints" / "checkpoint-0" / "COMPLETE"));
   }
 
+  TEST_CASE("a checkpoint that finds no room stops the run, the previous one intact") {
+    TrainingSetup setup("", 1);
+    const std::string fit = " --mode fit --set train.checkpointing_steps=2"
+                            " --set train.gradient_accumulation_steps=1";
+    auto result = run_host("run " + quote(setup.config.string()) + fit + " --set train.max_train_steps=2");
+    REQUIRE_MESSAGE(result.exit_code == 0, result.output);
+    const fs::path run = setup.run_folder();
+    // Files are limited to 4 KiB (sh's ulimit -f 8): the step-4 checkpoint's weights do not fit.
+    result = omni::test::run_shell(
+        "ulimit -f 8 && env -u OMNI_PLUGIN_PATH " + quote(omni::test::host_exe().string()) +
+        " run " + quote(setup.config.string()) + fit + " --set train.max_train_steps=4 --resume latest");
+    CAPTURE(result.output);
+    CHECK(result.exit_code == 1);
+    CHECK(result.output.find("checkpoint of step 4 not saved (the latest complete one is " +
+                             (run / "checkpoints" / "checkpoint-2").string() + ")") != std::string::npos);
+    CHECK(result.output.find("no room for it") != std::string::npos);
+    CHECK(result.output.find("bytes needed") != std::string::npos);
+    CHECK(result.output.find("files are limited to") != std::string::npos);  // sh counts 512-byte blocks
+    // Nothing half-written is left, under a final name or a temporary one.
+    for (const auto& entry : fs::recursive_directory_iterator(run)) {
+      const std::string name = entry.path().filename().string();
+      CAPTURE(name);
+      CHECK(name.find(".tmp-") == std::string::npos);
+      CHECK(name.find(".partial-") == std::string::npos);
+      CHECK(name != "checkpoint-4");
+    }
+    // With room again, the run goes on from checkpoint-2.
+    result = run_host("run " + quote(setup.config.string()) + fit + " --set train.max_train_steps=4 --resume latest");
+    CAPTURE(result.output);
+    CHECK(result.exit_code == 0);
+    CHECK(result.output.find("resuming") != std::string::npos);
+    CHECK(fs::exists(run / "checkpoints" / "checkpoint-4" / "COMPLETE"));
+  }
+
   TEST_CASE("bad inputs stop the run with a clear message") {
     TrainingSetup setup;
     SUBCASE("an image smaller than one latent patch") {

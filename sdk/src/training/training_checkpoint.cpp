@@ -6,6 +6,7 @@
 #include <chrono>
 #include <ctime>
 #include <fstream>
+#include <sstream>
 #include <vector>
 
 #include <fmt/format.h>
@@ -13,7 +14,9 @@
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
+#include "omni/atomic_file.hpp"
 #include "omni/error.hpp"
+#include "omni/safetensors.hpp"
 
 namespace omni {
 namespace fs = std::filesystem;
@@ -26,10 +29,7 @@ constexpr const char* kConfigFile = "config.yaml";
 constexpr const char* kCompleteMarker = "COMPLETE";
 
 void write_text(const fs::path& file, const std::string& text) {
-  std::ofstream out(file, std::ios::binary);
-  out << text;
-  out.flush();
-  if (!out) throw Error(fmt::format("cannot write '{}'", file.string()));
+  write_file_atomically(file, text.data(), text.size(), "checkpoint file");
 }
 
 // Steps of the complete checkpoints in a run's checkpoints folder, ascending.
@@ -49,6 +49,12 @@ std::vector<std::pair<std::int64_t, fs::path>> complete_checkpoints(const fs::pa
   return found;
 }
 
+// The latest complete checkpoint under `folder`, for messages.
+std::string latest_or_none(const fs::path& folder) {
+  const auto found = complete_checkpoints(folder);
+  return found.empty() ? std::string("(none yet)") : found.back().second.string();
+}
+
 }  // namespace
 
 fs::path checkpoint_folder(const fs::path& run_dir, std::int64_t step) {
@@ -65,19 +71,31 @@ void save_checkpoint(const fs::path& run_dir, const TrainingPosition& position,
                            fmt::format(".{}.partial-{}", final_folder.filename().string(), getpid());
   fs::remove_all(partial);
   fs::create_directories(partial);
-  save_safetensors(partial / kWeightsFile, trainable);
-  torch::serialize::OutputArchive archive;
-  optimizer.save(archive);
-  archive.save_to((partial / kOptimizerFile).string());
-  write_text(partial / kStateFile, nlohmann::json{{"step", position.step},
-                                                  {"epoch", position.epoch},
-                                                  {"cursor", position.cursor},
-                                                  {"smoothed_loss", position.smoothed_loss},
-                                                  {"format", 1}}
-                                       .dump(2));
-  write_text(partial / kConfigFile, config_yaml);
-  if (lora_file_writer) lora_file_writer(partial / "pytorch_lora_weights.safetensors");
-  write_text(partial / kCompleteMarker, "");
+  try {
+    save_safetensors(partial / kWeightsFile, trainable);
+    // Through memory, so that a full disk gets the writer's message (path, bytes needed).
+    torch::serialize::OutputArchive archive;
+    optimizer.save(archive);
+    std::ostringstream optimizer_bytes;
+    archive.save_to(optimizer_bytes);
+    write_text(partial / kOptimizerFile, optimizer_bytes.str());
+    write_text(partial / kStateFile, nlohmann::json{{"step", position.step},
+                                                    {"epoch", position.epoch},
+                                                    {"cursor", position.cursor},
+                                                    {"smoothed_loss", position.smoothed_loss},
+                                                    {"format", 1}}
+                                         .dump(2));
+    write_text(partial / kConfigFile, config_yaml);
+    if (lora_file_writer) lora_file_writer(partial / "pytorch_lora_weights.safetensors");
+    write_text(partial / kCompleteMarker, "");
+  } catch (const Error& error) {
+    // The checkpoints already written stay as they are; this one leaves nothing behind.
+    std::error_code ignored;
+    fs::remove_all(partial, ignored);
+    throw Error(fmt::format("checkpoint of step {} not saved (the latest complete one is {}): {}",
+                            position.step, latest_or_none(final_folder.parent_path()),
+                            error.what()));
+  }
   fs::remove_all(final_folder);  // a checkpoint of the same step from an interrupted attempt
   fs::rename(partial, final_folder);
   if (keep_last_n) {
