@@ -303,6 +303,33 @@ TEST_SUITE("image_io") {
               "truncated");
   }
 
+  TEST_CASE("a header that declares a huge image is refused before any pixel is allocated") {
+    omni::test::TempDir temp;
+    // A PNG whose IHDR says 30000 x 30000 (900 M pixels): refused from the header alone, by
+    // the size reader and by the decoder (libpng's own limits or ours, before the buffer).
+    std::string png = as_string(omni::encode_png(noise_image(8, 8, 3)));
+    for (int offset : {16, 20}) {  // width, height: big-endian after "IHDR"
+      png[static_cast<std::size_t>(offset)] = 0;
+      png[static_cast<std::size_t>(offset) + 1] = 0;
+      png[static_cast<std::size_t>(offset) + 2] = static_cast<char>(30000 >> 8);
+      png[static_cast<std::size_t>(offset) + 3] = static_cast<char>(30000 & 0xFF);
+    }
+    const fs::path huge_png = temp.write("huge.png", png);
+    CHECK_HAS(error_of([&] { omni::read_image_size(huge_png); }), "30000x30000 pixels, more than");
+    CHECK_HAS(error_of([&] { omni::read_image(huge_png); }), "huge.png");
+    // A JPEG whose frame header says 65000 x 65000.
+    std::string jpeg = as_string(encode_jpeg(gradient_image(16, 16), 90));
+    const std::size_t frame = jpeg.find("\xFF\xC0");
+    REQUIRE(frame != std::string::npos);
+    for (std::size_t at : {frame + 5, frame + 7}) {  // height, width after length and precision
+      jpeg[at] = static_cast<char>(65000 >> 8);
+      jpeg[at + 1] = static_cast<char>(65000 & 0xFF);
+    }
+    const fs::path huge_jpeg = temp.write("huge.jpg", jpeg);
+    CHECK_HAS(error_of([&] { omni::read_image_size(huge_jpeg); }), "65000x65000 pixels, more than");
+    CHECK_HAS(error_of([&] { omni::read_image(huge_jpeg); }), "65000x65000 pixels, more than");
+  }
+
   TEST_CASE("write_png is atomic: no temporary file left, nothing written on failure") {
     omni::test::TempDir temp;
     const fs::path file = temp.path() / "out.png";

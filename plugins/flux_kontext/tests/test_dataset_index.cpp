@@ -162,7 +162,9 @@ TEST_SUITE("dataset") {
                   "\r\n"
                   "" + absolute.string() +
                       ",c2.jpg,,plain prompt,,\"ignored, column\"\n");
-    const std::vector<DatasetSample> samples = index_one(manifest);
+    DatasetIndexOptions anywhere;  // t2.jpg is outside the manifest's folder
+    anywhere.allow_paths_outside = true;
+    const std::vector<DatasetSample> samples = index_one(manifest, anywhere);
     REQUIRE(samples.size() == 2);
     CHECK(samples[0].id == "train.csv:2");
     CHECK(samples[0].target == dir.path() / "data/t1.png");
@@ -175,6 +177,35 @@ TEST_SUITE("dataset") {
     CHECK(samples[1].controls == std::vector<fs::path>{dir.path() / "data/c2.jpg"});
     CHECK(samples[1].prompt == "plain prompt");
     CHECK_FALSE(samples[1].mask.has_value());
+  }
+
+  TEST_CASE("a manifest path outside its folder is refused unless allowed") {
+    omni::test::TempDir dir;
+    dir.write("data/t.png", "");
+    dir.write("data/c.png", "");
+    dir.write("data/sub/inside.png", "");
+    const fs::path outside = dir.write("secret/t.png", "");
+    fs::create_symlink(outside, dir.path() / "data" / "link.png");
+    const auto manifest_with = [&](const std::string& target) {
+      return dir.write("data/train.csv", "path_target,path_control,prompt\n" + target + ",c.png,p\n");
+    };
+    DatasetIndexOptions anywhere;
+    anywhere.allow_paths_outside = true;
+    for (const std::string target : {std::string("../secret/t.png"), outside.string(),
+                                     std::string("link.png")}) {
+      CAPTURE(target);
+      const fs::path manifest = manifest_with(target);
+      CHECK_HAS(index_error(manifest), "column 'path_target': '" + target +
+                                           "' is outside the manifest's folder");
+      CHECK_HAS(index_error(manifest), "allow_paths_outside_dataset");
+      CHECK(index_one(manifest, anywhere).size() == 1);
+    }
+    // Inside, however written: relative, with a harmless '..', or absolute.
+    for (const std::string target : {std::string("sub/inside.png"), std::string("sub/../t.png"),
+                                     (dir.path() / "data" / "t.png").string()}) {
+      CAPTURE(target);
+      CHECK(index_one(manifest_with(target)).size() == 1);
+    }
   }
 
   TEST_CASE("a CSV manifest with the short column names") {

@@ -403,6 +403,23 @@ TEST_SUITE("setting_effects") {
     CHECK(result.output.find("v2") != std::string::npos);
   }
 
+  TEST_CASE("data.init_args.allow_paths_outside_dataset lets a manifest name files elsewhere") {
+    TrainingSetup setup("", 1);
+    // A manifest in its own folder naming the setup's images, which lie outside that folder.
+    const fs::path manifest = setup.dir.write(
+        "manifests/train.csv",
+        "path_target,path_control,prompt\n../data/training_images/sample0.png,"
+        "../data/control_images/sample0.png,make it brighter\n");
+    const std::string cache = "run " + quote(setup.config.string()) + " --mode cache" +
+                              sets({("data.init_args.dataset_path=" + manifest.string()).c_str()});
+    auto result = run_host(cache);
+    CAPTURE(result.output);
+    CHECK(result.exit_code == 1);
+    CHECK(result.output.find("is outside the manifest's folder") != std::string::npos);
+    result = run_host(cache + sets({"data.init_args.allow_paths_outside_dataset=true"}));
+    CHECK(result.exit_code == 0);
+  }
+
   TEST_CASE("train.keep_last_n and checkpoints_total_limit keep that many checkpoints") {
     for (const char* key : {"train.keep_last_n", "train.checkpoints_total_limit"}) {
       CAPTURE(key);

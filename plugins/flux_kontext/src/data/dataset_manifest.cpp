@@ -147,8 +147,28 @@ class RowToSample {
           fs::path(cell.value).is_relative() ? " (relative paths start at the manifest's folder)"
                                              : ""));
     }
+    if (!options_.allow_paths_outside && !inside(folder_, path)) {
+      throw omni::Error(fmt::format(
+          "{}, column '{}': '{}' is outside the manifest's folder '{}' (it resolves to '{}'); "
+          "set data.init_args.allow_paths_outside_dataset: true to read files from anywhere",
+          where, cell.column, cell.value, folder_.string(),
+          fs::weakly_canonical(path, error).string()));
+    }
     require_decodable(path, fmt::format("{}, column '{}'", where, cell.column));
     return path;
+  }
+
+  // Whether `path`, with `..` and symlinks resolved, lies under `folder`.
+  static bool inside(const fs::path& folder, const fs::path& path) {
+    std::error_code error;
+    const fs::path root = fs::weakly_canonical(folder.empty() ? fs::path(".") : folder, error);
+    const fs::path resolved = fs::weakly_canonical(path, error);
+    if (error) return false;
+    auto r = root.begin(), p = resolved.begin();
+    for (; r != root.end() && !r->empty(); ++r, ++p) {
+      if (p == resolved.end() || *r != *p) return false;
+    }
+    return true;
   }
 
   fs::path manifest_;

@@ -35,6 +35,7 @@ CachePlan plan_cache(const TrainerConfig& config, const DataConfig& data,
                      const KontextModelPaths& paths, const CacheKeyContext& context) {
   DatasetIndexOptions options;
   options.selected_control_indexes = data.selected_control_indexes;
+  options.allow_paths_outside = data.allow_paths_outside_dataset;
   std::vector<DatasetSample> samples = index_dataset(data.dataset_path, options);
 
   const std::string vae_identity = folder_identity(paths.vae);

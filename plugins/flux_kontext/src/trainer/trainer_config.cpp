@@ -191,6 +191,7 @@ DataConfig parse_data(const ConfigView& view, DataConfig data) {
     if (init.has(key)) init.warn(key, fmt::format("has no effect: cache.{} decides", key));
   }
   data.use_edit_mask = init.get<bool>("use_edit_mask", false);
+  data.allow_paths_outside_dataset = init.get<bool>("allow_paths_outside_dataset", false);
   data.selected_control_indexes = init.get<std::vector<int>>("selected_control_indexes", {});
   for (int index : data.selected_control_indexes) {
     if (index < 1) init.fail("selected_control_indexes", "expected 1-based indexes of extra controls");

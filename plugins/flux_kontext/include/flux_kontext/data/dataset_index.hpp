@@ -47,6 +47,10 @@ struct DatasetIndexOptions {
   std::vector<int> selected_control_indexes;
   // Training needs a target per sample; prediction sets may have controls and prompts only.
   bool require_target = true;
+  // A manifest's paths must stay inside the manifest's folder (after `..` and symlinks),
+  // so that a data set found somewhere cannot make the trainer read other files; this lets
+  // them point anywhere (data.init_args.allow_paths_outside_dataset).
+  bool allow_paths_outside = false;
 };
 
 // The samples of every path in order, each a dataset folder or a .csv / .jsonl manifest.

@@ -77,6 +77,7 @@ struct DataConfig {
   double prompt_image_dropout_rate = 0.0;
   bool use_edit_mask = false;
   std::vector<int> selected_control_indexes;
+  bool allow_paths_outside_dataset = false;  // manifests may name files outside their folder
   ProcessorConfig processor;
   int batch_size = 1;
   int num_workers = 1;
