@@ -2,6 +2,8 @@
 // predict, exact resume from a checkpoint, and the errors a user meets first.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -492,6 +494,33 @@ TEST_SUITE("kontext_trainer") {
     CHECK(result.exit_code == 0);
     CHECK(result.output.find("resuming") != std::string::npos);
     CHECK(fs::exists(run / "checkpoints" / "checkpoint-4" / "COMPLETE"));
+  }
+
+  TEST_CASE("what a killed run left half-written is removed before the next run writes") {
+    TrainingSetup setup("", 1);
+    // A process id that cannot be running (above Linux's largest), and this test's own.
+    const std::string gone = "2147483000", alive = std::to_string(::getpid());
+    const fs::path run = setup.output() / "run-20260101-000000";
+    const std::vector<fs::path> stale = {
+        setup.dir.write("cache/entry.safetensors.tmp-" + gone, "x"),
+        setup.dir.write("output/run-20260101-000000/checkpoints/.checkpoint-3.partial-" + gone + "/a", "x")
+            .parent_path(),
+        setup.dir.write("output/.tiny-model.partial-" + gone + "/config.json", "{}").parent_path(),
+        setup.dir.write("output/run-20260101-000000/report/report.txt.tmp-" + gone, "x")};
+    const fs::path live = setup.dir.write("cache/entry.safetensors.tmp-" + alive, "x");
+    const fs::path lookalike = setup.dir.write("output/notes.tmp-draft", "x");  // no process id
+    const auto result = run_host("run " + quote(setup.config.string()) + " --mode cache");
+    CAPTURE(result.output);
+    REQUIRE(result.exit_code == 0);
+    CHECK(result.output.find("removed 4 temporary file(s) or folder(s) left by an interrupted run") !=
+          std::string::npos);
+    for (const fs::path& path : stale) {
+      CAPTURE(path);
+      CHECK_FALSE(fs::exists(path));
+    }
+    CHECK(fs::exists(live));  // a writer that still runs keeps its file
+    CHECK(fs::exists(lookalike));
+    CHECK(fs::exists(run / "checkpoints"));
   }
 
   TEST_CASE("bad inputs stop the run with a clear message") {

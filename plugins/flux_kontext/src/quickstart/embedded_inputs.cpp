@@ -1,6 +1,7 @@
 #include "flux_kontext/quickstart/embedded_inputs.hpp"
 
 #include <iostream>
+#include <vector>
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include "flux_kontext/quickstart/shapes_dataset.hpp"
 #include "flux_kontext/quickstart/tiny_pipeline.hpp"
 #include "omni/error.hpp"
+#include "omni/interrupted_writes.hpp"
 
 namespace flux_kontext {
 namespace {
@@ -151,6 +153,16 @@ omni::CommandFactory init_model_command() {
 
 omni::CommandFactory init_data_command() {
   return {"init-data", "write the synthetic shapes editing data set", run_init_data};
+}
+
+void remove_interrupted_writes_of(const TrainerConfig& config) {
+  std::vector<fs::path> folders{config.logging.output_dir, config.cache.cache_dir};
+  if (config.predict.output_dir) folders.emplace_back(*config.predict.output_dir);
+  std::size_t removed = 0;
+  for (const fs::path& folder : folders) removed += omni::remove_interrupted_writes(folder);
+  if (removed > 0) {
+    fmt::print("removed {} temporary file(s) or folder(s) left by an interrupted run\n", removed);
+  }
 }
 
 }  // namespace flux_kontext

@@ -68,6 +68,7 @@ std::unique_ptr<omni::PromptEnhancer> FluxKontextTrainer::make_prompt_enhancer(
 
 CachePlan FluxKontextTrainer::prepare_cache(const omni::StageContext& context,
                                             const TrainerConfig& config) const {
+  remove_interrupted_writes_of(config);
   make_missing_inputs(config);
   KontextModelPaths paths = resolve_model_paths(config.model);
   // The enhancer lives only as long as this call: it is unloaded before any training.

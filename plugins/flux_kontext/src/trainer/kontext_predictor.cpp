@@ -220,6 +220,7 @@ void FluxKontextTrainer::predict(const omni::StageContext& context) {
   const std::filesystem::path output_dir =
       predict.output_dir ? std::filesystem::path(*predict.output_dir)
                          : std::filesystem::path(config.logging.output_dir) / "predictions";
+  remove_interrupted_writes_of(config);
   make_missing_inputs(config);
   std::unique_ptr<omni::PromptEnhancer> enhancer =
       make_prompt_enhancer(context, predict.devices.prompt_enhancer);

@@ -21,6 +21,11 @@ void write_model_preset(const std::string& preset, const std::filesystem::path& 
 // held-out split (another seed) at the first validation.dataset path. Prints what it made.
 void make_missing_inputs(const TrainerConfig& config);
 
+// Before a stage writes: removes what a run killed mid-write left under the run's folders
+// (logging.output_dir, cache.cache_dir, predict.output_dir): temporary files and partial
+// folders of processes that are gone (omni::remove_interrupted_writes). Says how many.
+void remove_interrupted_writes_of(const TrainerConfig& config);
+
 omni::CommandFactory init_model_command();
 omni::CommandFactory init_data_command();
 
