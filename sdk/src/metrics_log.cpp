@@ -6,17 +6,42 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <fstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "omni/atomic_file.hpp"
 #include "omni/error.hpp"
 
 namespace omni {
 
 namespace fs = std::filesystem;
 
-MetricsLog::MetricsLog(const fs::path& file) : file_(file) {
+namespace {
+
+// `file` without the lines of steps after `step` and without lines that do not parse.
+void keep_steps_through(const fs::path& file, std::int64_t step) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return;
+  std::string kept, line;
+  bool changed = false;
+  while (std::getline(in, line)) {
+    const nlohmann::json entry = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    const bool whole = entry.is_object() && entry.contains("step") && entry["step"].is_number_integer();
+    if (whole && entry["step"].get<std::int64_t>() <= step) {
+      kept += line + "\n";
+    } else {
+      changed = true;
+    }
+  }
+  if (changed) write_file_atomically(file, kept.data(), kept.size(), "metrics log");
+}
+
+}  // namespace
+
+MetricsLog::MetricsLog(const fs::path& file, std::optional<std::int64_t> resumed_at) : file_(file) {
+  if (resumed_at) keep_steps_through(file, *resumed_at);
   if (file.has_parent_path()) {
     std::error_code error;
     fs::create_directories(file.parent_path(), error);

@@ -311,6 +311,26 @@ TEST_SUITE("tensorboard") {
     CHECK(nlohmann::json::parse(all[2])["step"] == 3);
   }
 
+  TEST_CASE("resuming at a step drops the later lines and the cut ones, once each step") {
+    omni::test::TempDir dir;
+    // Steps 1-4 logged, the checkpoint at 2, then a kill in the middle of step 5's line.
+    const fs::path file = dir.write(
+        "metrics.jsonl", "{\"step\":1,\"loss\":1}\n{\"step\":2,\"loss\":2}\n{\"step\":2,\"val_loss\":5}\n"
+                         "{\"step\":3,\"loss\":3}\n{\"step\":4,\"loss\":4}\n{\"step\":5,\"lo");
+    {
+      omni::MetricsLog log(file, 2);
+      log.log(3, {{"loss", 0.25}});
+    }
+    std::istringstream lines(read_file(file));
+    std::vector<nlohmann::json> parsed;
+    for (std::string line; std::getline(lines, line);) parsed.push_back(nlohmann::json::parse(line));
+    REQUIRE(parsed.size() == 4);
+    CHECK(parsed[0]["step"] == 1);
+    CHECK(parsed[2]["val_loss"] == 5);
+    CHECK(parsed[3]["step"] == 3);
+    CHECK(parsed[3]["loss"] == 0.25);
+  }
+
   TEST_CASE("the metrics log refuses reserved and repeated names, naming the file") {
     omni::test::TempDir dir;
     omni::MetricsLog log(dir.path() / "m.jsonl");

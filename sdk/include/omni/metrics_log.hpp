@@ -5,6 +5,7 @@
 // file of the run it continues.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,7 +18,11 @@ class OMNI_API MetricsLog {
  public:
   // Opens `file` for appending, creating it and its folder if needed. If the file ends in a
   // line cut short by a crash, a newline is added first so that the next line stays whole.
-  explicit MetricsLog(const std::filesystem::path& file);
+  // With `resumed_at` (a run continuing from the checkpoint of that step), the file is first
+  // rewritten without the lines of later steps, which the run is about to redo, and without
+  // lines a crash cut short: after any number of kills it holds each step once.
+  explicit MetricsLog(const std::filesystem::path& file,
+                      std::optional<std::int64_t> resumed_at = std::nullopt);
   ~MetricsLog();
   MetricsLog(const MetricsLog&) = delete;
   MetricsLog& operator=(const MetricsLog&) = delete;

@@ -21,7 +21,8 @@ std::string clock_text(double seconds) {
 
 TrainingLog::TrainingLog(const std::filesystem::path& run_dir, bool tensorboard,
                          std::int64_t total_steps, const TrainingPosition& start)
-    : metrics_(run_dir / "metrics.jsonl"),
+    // A resumed run redoes the steps after its checkpoint: their old lines go.
+    : metrics_(run_dir / "metrics.jsonl", start.step),
       total_steps_(total_steps),
       start_step_(start.step),
       smoothed_(start.smoothed_loss),
