@@ -42,35 +42,17 @@ check_resume() {  # log of the previous attempt, log of this one
   fi
 }
 
-previous=""
-for i in $(seq 1 "$kills"); do
-  delay=$(awk -v d="$duration" -v r=$RANDOM 'BEGIN { printf "%.2f", d * r / 32768 }')
-  log="$work/killed/log-$i"
-  (cd "$work/killed" && exec "${command[@]}" > "$log" 2>&1) &
-  pid=$!
-  sleep "$delay"
-  kill -9 "$pid" 2> /dev/null || true
-  status=0; wait "$pid" || status=$?
-  stage=$(sed -n 's/^omnihost: \([a-z]*\) stage.*/\1/p' "$log" | tail -n 1)
-  outcome=$([ $status -eq 137 ] && echo "killed" || echo "had finished (exit $status)")
-  echo "kill $i at ${delay} s: ${outcome} in stage ${stage:-startup}; last line: $(tail -n 1 "$log" | cut -c1-90)"
-  [ -n "$previous" ] && check_resume "$previous" "$log"
-  previous=$log
-done
-(cd "$work/killed" && "${command[@]}" > "$work/killed/log-final" 2>&1) || fail "the final run failed: $(tail -n 3 "$work/killed/log-final")"
-[ -n "$previous" ] && check_resume "$previous" "$work/killed/log-final"
-
-# The same LoRA as the uninterrupted run's.
+# Every file of a finished cycle: the same LoRA as the uninterrupted run's, nothing
+# half-written, every file complete (safetensors headers and sizes, JSON, JSON Lines with
+# each step's loss once, PNG chunks and CRCs).
 reference_lora=$(ls -d "$work"/reference/output/quickstart/run-*/pytorch_lora_weights.safetensors | tail -n 1)
-killed_lora=$(ls -td "$work"/killed/output/quickstart/run-*/ | head -n 1)pytorch_lora_weights.safetensors
-cmp "$reference_lora" "$killed_lora" || fail "the LoRA differs from the uninterrupted run's"
-
-# Nothing half-written left.
-leftovers=$(find "$work/killed/output" \( -name '*.tmp-*' -o -name '.*.partial-*' \) -print)
-[ -z "$leftovers" ] || fail "temporary files left: $leftovers"
-
-# Every file complete: safetensors headers and sizes, JSON, JSON Lines, PNG chunks.
-python3 - "$work/killed/output" <<'EOF' || fail "an incomplete file (above)"
+verify_cycle() {
+  local folder=$1 lora leftovers
+  lora=$(ls -td "$folder"/output/quickstart/run-*/ | head -n 1)pytorch_lora_weights.safetensors
+  cmp "$reference_lora" "$lora" || fail "$folder: the LoRA differs from the uninterrupted run's"
+  leftovers=$(find "$folder/output" \( -name '*.tmp-*' -o -name '.*.partial-*' \) -print)
+  [ -z "$leftovers" ] || fail "$folder: temporary files left: $leftovers"
+  python3 - "$folder/output" <<'PYTHON' || fail "$folder: an incomplete file (above)"
 import json, os, struct, sys, zlib
 bad = []
 for root, _, files in os.walk(sys.argv[1]):
@@ -101,7 +83,55 @@ for root, _, files in os.walk(sys.argv[1]):
                 assert kind == b"IEND", "no IEND chunk"
         except Exception as error:
             bad.append(f"{path}: {error}")
-print("\n".join(bad), file=sys.stderr)
+if bad:
+    print("\n".join(bad), file=sys.stderr)
 sys.exit(1 if bad else 0)
-EOF
-echo "kill-test: passed: $kills kills, the LoRA bit-identical to the uninterrupted run's, no temporary file, every file complete"
+PYTHON
+}
+
+# Cycles: kills until a start runs to its end, which closes the cycle (checked above) and
+# opens the next in a fresh folder, so that the kills keep landing in every stage, from
+# making the model and data to predicting. A start that ends before its kill does not count
+# as a kill; when a fresh cycle's first start ends, its time becomes the span the kill
+# moments are drawn from (the machine may be busier or quieter than for the first run).
+cycle=1; previous=""; killed=0; attempts=0; declare -A stages=()
+mkdir "$work/killed/cycle-1"
+fresh=yes
+while [ $killed -lt "$kills" ]; do
+  attempts=$((attempts + 1))
+  [ $attempts -le $((4 * kills + 10)) ] || fail "only $killed of $kills starts could be killed in $attempts tries"
+  delay=$(awk -v d="$duration" -v r=$RANDOM 'BEGIN { printf "%.2f", d * r / 32768 }')
+  folder="$work/killed/cycle-$cycle"
+  log="$folder/log-$attempts"
+  launched=$(date +%s.%N)
+  (cd "$folder" && exec "${command[@]}" > "$log" 2>&1) &
+  pid=$!
+  sleep "$delay"
+  kill -9 "$pid" 2> /dev/null || true
+  status=0; wait "$pid" 2> /dev/null || status=$?
+  stage=$(sed -n 's/^omnihost: \([a-z]*\) stage.*/\1/p' "$log" | tail -n 1)
+  [ -n "$previous" ] && check_resume "$previous" "$log"
+  previous=$log
+  if [ $status -eq 137 ]; then
+    killed=$((killed + 1)); fresh=no
+    stage=${stage:-startup}
+    stages[$stage]=$(( ${stages[$stage]:-0} + 1 ))
+    echo "kill $killed at ${delay} s, cycle $cycle: in stage $stage; last line: $(tail -n 1 "$log" | cut -c1-80)"
+  else
+    [ $status -eq 0 ] || fail "$log: exit $status: $(tail -n 3 "$log")"
+    if [ $fresh = yes ]; then  # a whole run, start to its last log line: the span for the next kills
+      duration=$(awk -v a="$launched" -v b="$(stat -c %.9Y "$log")" 'BEGIN { printf "%.2f", b - a }')
+    fi
+    echo "start at ${delay} s, cycle $cycle: had finished before its kill; cycle checked (kill span now ${duration} s)"
+    verify_cycle "$folder"
+    cycle=$((cycle + 1)); previous=""; fresh=yes
+    mkdir "$work/killed/cycle-$cycle"
+  fi
+done
+folder="$work/killed/cycle-$cycle"
+(cd "$folder" && "${command[@]}" > "$folder/log-final" 2>&1) || fail "the final run failed: $(tail -n 3 "$folder/log-final")"
+[ -n "$previous" ] && check_resume "$previous" "$folder/log-final"
+verify_cycle "$folder"
+summary=""
+for stage in "${!stages[@]}"; do summary+=" $stage ${stages[$stage]},"; done
+echo "kill-test: passed: $kills kills in $attempts starts over $cycle cycle(s) (killed in:${summary%,}); every cycle's LoRA bit-identical to the uninterrupted run's, no temporary file, every file complete, no resume redid more than $interval steps"
