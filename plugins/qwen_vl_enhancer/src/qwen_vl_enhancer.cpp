@@ -110,6 +110,10 @@ QwenVlEnhancer::~QwenVlEnhancer() = default;
 
 std::string QwenVlEnhancer::identity() const { return identity_; }
 
+c10::ScalarType QwenVlEnhancer::weights_dtype() const {
+  return loaded_->model->parameters().front().scalar_type();
+}
+
 std::string QwenVlEnhancer::enhance(const omni::EnhanceRequest& request) {
   const QwenVlConfig& config = loaded_->model->config();
   ProcessedImages images;

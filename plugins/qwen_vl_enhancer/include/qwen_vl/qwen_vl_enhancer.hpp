@@ -5,6 +5,8 @@
 #include <memory>
 #include <string>
 
+#include <c10/core/ScalarType.h>
+
 #include "omni/prompt_enhancer.hpp"
 #include "qwen_vl_options.hpp"
 
@@ -20,6 +22,8 @@ class QwenVlEnhancer : public omni::PromptEnhancer {
 
   std::string enhance(const omni::EnhanceRequest& request) override;
   std::string identity() const override;
+  // The dtype the model's weights were loaded in (options.dtype, as it took effect).
+  c10::ScalarType weights_dtype() const;
 
   struct Loaded;
 
