@@ -15,6 +15,7 @@ kills=${1:-20}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 host=$(realpath "${2:-$repo/build/bin/omnihost}")
 RANDOM=${3:-1}  # the kill moments are reproducible
+bash "$repo/scripts/install-deps.sh" python3 > /dev/null  # the file checks below are Python
 work=$(mktemp -d /tmp/omnihost-kill-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 interval=10

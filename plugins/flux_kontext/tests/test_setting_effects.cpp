@@ -55,12 +55,6 @@ std::string planned(const std::string& init_args) {
                                                   {{640, 320}, {160, 480}}));
 }
 
-std::string file_bytes(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // A training run of the tiny setup: 2 steps of 2 micro-batches over 2 samples, with masks
 // beside the targets (read only with data.init_args.use_edit_mask).
@@ -303,7 +297,7 @@ TEST_SUITE("setting_effects") {
       CAPTURE(outcome.output);
       REQUIRE(outcome.exit_code == 0);
       REQUIRE(fs::exists(file));
-      return file_bytes(file);
+      return omni::test::read_file(file);
     };
     const fs::path out = setup.output() / "predictions" / "out.png";
     const std::string base = predict(sample({}), out);
@@ -356,7 +350,7 @@ TEST_SUITE("setting_effects") {
                  "width: 32, num_inference_steps: 2, guidance_scale: " + guidance + "}]").c_str()}));
       CAPTURE(result.output);
       REQUIRE(result.exit_code == 0);
-      return file_bytes(setup.run_folder() / "validation" / "step-2.png");
+      return omni::test::read_file(setup.run_folder() / "validation" / "step-2.png");
     };
     CHECK(grid("1") != grid("6"));
   }

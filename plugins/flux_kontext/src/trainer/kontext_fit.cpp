@@ -388,7 +388,8 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
       // A NaN or infinite loss or gradient would poison the LoRA and the optimizer's moments
       // for good: such a step is dropped whole. (One host read per step: the price of never
       // writing a bad update.)
-      if (!at::isfinite(grad_norm).item<bool>() || !at::isfinite(accumulated).all().item<bool>()) {
+      const bool finite = at::isfinite(grad_norm).logical_and(at::isfinite(accumulated).all()).item<bool>();
+      if (!finite) {
         optimizer->zero_grad();
         position.cursor = b + 1;
         micro = 0;
