@@ -1,5 +1,6 @@
 // ConfigDocument: loading, `--set` overrides, `${a.b}` references and the unknown-key check.
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -12,9 +13,42 @@
 
 #include "config_state.hpp"
 #include "omni/config.hpp"
+#include "omni/utf8.hpp"
 
 namespace omni {
 namespace {
+
+// YAML allows only printable characters (YAML 1.2, 5.1: tab, line breaks, U+0020-U+007E, U+0085,
+// U+00A0-U+D7FF, U+E000-U+FFFD, U+10000 and above) in well-formed UTF-8. yaml-cpp reads other
+// bytes without complaint but then writes a document it cannot read back, which would break
+// the copy of the config stored in every checkpoint. "" when `text` is printable, otherwise
+// "<line>:<column>: <what>".
+std::string unprintable_character(std::string_view text) {
+  std::size_t line = 1, column = 1;
+  for (std::size_t at = 0; at < text.size();) {
+    const Utf8Sequence sequence = next_utf8_sequence(text, at);
+    const char32_t c = sequence.code_point;
+    if (!sequence.well_formed) {
+      return fmt::format("{}:{}: byte 0x{:02x} is not valid UTF-8 (YAML text must be UTF-8)", line,
+                         column, static_cast<unsigned char>(text[at]));
+    }
+    const bool printable = c == 0x09 || c == 0x0A || c == 0x0D || (c >= 0x20 && c <= 0x7E) ||
+                           c == 0x85 || (c >= 0xA0 && c <= 0xD7FF) ||
+                           (c >= 0xE000 && c <= 0xFFFD) || c >= 0x10000;
+    if (!printable) {
+      return fmt::format("{}:{}: control character U+{:04X} is not allowed in YAML", line, column,
+                         static_cast<std::uint32_t>(c));
+    }
+    if (c == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+    at += sequence.length;
+  }
+  return {};
+}
 
 std::vector<std::string> split_key_path(std::string_view path) {
   std::vector<std::string> parts;
@@ -79,6 +113,9 @@ ConfigDocument::ConfigDocument(std::shared_ptr<ConfigDocumentState> state)
 ConfigDocument ConfigDocument::from_string(std::string_view yaml, std::string origin) {
   auto state = std::make_shared<ConfigDocumentState>();
   state->origin = std::move(origin);
+  if (std::string problem = unprintable_character(yaml); !problem.empty()) {
+    throw ConfigError(fmt::format("{}:{}", state->origin, problem));
+  }
   try {
     state->root = YAML::Load(std::string(yaml));
   } catch (const YAML::ParserException& e) {
@@ -113,6 +150,10 @@ ConfigDocument ConfigDocument::from_file(const std::filesystem::path& file) {
 }
 
 void ConfigDocument::apply_override(std::string_view assignment) {
+  // Checked whole: the key path ends up in the document too.
+  if (std::string problem = unprintable_character(assignment); !problem.empty()) {
+    throw ConfigError(fmt::format("--set: in the assignment at {}", problem));
+  }
   std::size_t equals = assignment.find('=');
   if (equals == std::string_view::npos || equals == 0) {
     throw ConfigError(fmt::format("--set {}: expected key.path=value", assignment));

@@ -108,6 +108,28 @@ TEST_SUITE("config") {
                          "/nonexistent/omni.yaml: no such config file", omni::ConfigError);
   }
 
+  TEST_CASE("bytes YAML does not allow are refused at their line and column") {
+    // yaml-cpp would read these and then write a document it cannot read back (the copy of the
+    // config each checkpoint keeps); found by the config_yaml fuzz target.
+    CHECK_THROWS_WITH_AS(
+        omni::ConfigDocument::from_string(std::string("trainer: X\nname: a\0b\n", 20), "cfg.yaml"),
+        "cfg.yaml:2:8: control character U+0000 is not allowed in YAML", omni::ConfigError);
+    CHECK_THROWS_WITH_AS(omni::ConfigDocument::from_string("trainer: X\nname: caf\xe9\n", "cfg.yaml"),
+                         "cfg.yaml:2:10: byte 0xe9 is not valid UTF-8 (YAML text must be UTF-8)",
+                         omni::ConfigError);
+    CHECK_THROWS_WITH_AS(omni::ConfigDocument::from_string("a: \x7f\n", "cfg.yaml"),
+                         "cfg.yaml:1:4: control character U+007F is not allowed in YAML",
+                         omni::ConfigError);
+    // Tabs, CR LF line ends, a byte-order mark and any printable character are fine.
+    CHECK_NOTHROW(omni::ConfigDocument::from_string(
+        "\xef\xbb\xbftrainer: \"X\\tY\"\r\nname: caf\xc3\xa9 \xf0\x9f\x90\x88\t# \xe2\x82\xac\r\n",
+        "cfg.yaml"));
+    CHECK(error_of(valid_config, {std::string("model.lora.r=\x01")}) ==
+          "--set: in the assignment at 1:14: control character U+0001 is not allowed in YAML");
+    CHECK(error_of(valid_config, {std::string("model.l\x8fora.r=1")}) ==
+          "--set: in the assignment at 1:8: byte 0x8f is not valid UTF-8 (YAML text must be UTF-8)");
+  }
+
   TEST_CASE("--set overrides are typed and located") {
     CHECK(error_of(valid_config, {"model.lora.r=32"}) == "");
     CHECK(error_of(valid_config, {"model.lora.r=abc"}) ==

@@ -274,6 +274,18 @@ TEST_SUITE("tokenizers") {
     dir.write("vocab.json", "{\"a\": \"x\"}");
     message = error_of([&] { ClipTokenizer::from_folder(dir.path()); });
     CHECK(message.find("the id of token 'a' is not an integer") != std::string::npos);
+    // Found by the clip_tokenizer_files fuzz target: a wrong type in tokenizer_config.json
+    // escaped as nlohmann's own exception.
+    dir.write("vocab.json", kHandVocab);
+    dir.write("tokenizer_config.json", R"({"clean_up_tokenization_spaces": 1})");
+    message = error_of([&] { ClipTokenizer::from_folder(dir.path()); });
+    CHECK(message.find("tokenizer_config.json: 'clean_up_tokenization_spaces' must be true or "
+                       "false, got 1") != std::string::npos);
+    dir.write("tokenizer_config.json",
+              R"({"added_tokens_decoder": {"5": {"content": "x", "special": "yes"}}})");
+    message = error_of([&] { ClipTokenizer::from_folder(dir.path()); });
+    CHECK(message.find("'special' must be true or false, got \"yes\"") != std::string::npos);
+    std::filesystem::remove(dir.path() / "tokenizer_config.json");
 
     message = error_of([&] { T5Tokenizer::from_folder(dir.path()); });
     CHECK(message.find((dir.path() / "spiece.model").string()) != std::string::npos);

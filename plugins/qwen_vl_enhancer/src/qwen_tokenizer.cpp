@@ -73,7 +73,8 @@ QwenTokenizer QwenTokenizer::from_file(const std::filesystem::path& tokenizer_js
   }
   auto state = std::make_shared<State>();
   const nlohmann::json& model = json.contains("model") ? json.at("model") : nlohmann::json();
-  if (!model.is_object() || model.value("type", "BPE") != "BPE" ||
+  const bool bpe_type = model.is_object() && (!model.contains("type") || model.at("type") == "BPE");
+  if (!bpe_type ||
       !model.contains("vocab") || !model.at("vocab").is_object() || !model.contains("merges") ||
       !model.at("merges").is_array()) {
     fail(tokenizer_json, "expected a BPE \"model\" with \"vocab\" (object) and \"merges\" (list)");
@@ -100,11 +101,20 @@ QwenTokenizer QwenTokenizer::from_file(const std::filesystem::path& tokenizer_js
   }
   if (json.contains("added_tokens") && json.at("added_tokens").is_array()) {
     for (const nlohmann::json& token : json.at("added_tokens")) {
-      if (!token.contains("content") || !token.contains("id")) {
-        fail(tokenizer_json, "added token " + token.dump() + " lacks content or id");
+      if (!token.is_object() || !token.contains("content") || !token.at("content").is_string() ||
+          !token.contains("id") || !token.at("id").is_number_integer()) {
+        fail(tokenizer_json, "added token " + token.dump() +
+                                 " needs a string \"content\" and an integer \"id\"");
+      }
+      bool special = false;
+      if (token.contains("special") && !token.at("special").is_null()) {
+        if (!token.at("special").is_boolean()) {
+          fail(tokenizer_json, "added token " + token.dump() + ": \"special\" must be true or false");
+        }
+        special = token.at("special").get<bool>();
       }
       State::Added added{token.at("content").get<std::string>(), token.at("id").get<std::int64_t>(),
-                         token.value("special", false)};
+                         special};
       state->id_to_token[added.id] = added.content;
       state->added.push_back(std::move(added));
     }

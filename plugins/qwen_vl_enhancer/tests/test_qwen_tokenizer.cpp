@@ -80,6 +80,21 @@ TEST_SUITE("qwen_vl") {
                          doctest::Contains("tokenizer.json"), omni::Error);
     CHECK_THROWS_WITH_AS(qwen_vl::QwenTokenizer::from_file(dir.path() / "missing.json"),
                          doctest::Contains("missing.json"), omni::Error);
+    // Wrong types where the file format says what to expect: clear errors, not nlohmann's.
+    const auto wrong_type = dir.write(
+        "typed.json", R"({"model": {"type": 3, "vocab": {}, "merges": []}})");
+    CHECK_THROWS_WITH_AS(qwen_vl::QwenTokenizer::from_file(wrong_type),
+                         doctest::Contains("expected a BPE \"model\""), omni::Error);
+    const auto bad_added = dir.write(
+        "added.json", R"({"model": {"vocab": {}, "merges": []}, "added_tokens": [{"content": 1, "id": 2}]})");
+    CHECK_THROWS_WITH_AS(qwen_vl::QwenTokenizer::from_file(bad_added),
+                         doctest::Contains("needs a string \"content\" and an integer \"id\""),
+                         omni::Error);
+    const auto bad_special = dir.write(
+        "special.json",
+        R"({"model": {"vocab": {}, "merges": []}, "added_tokens": [{"content": "a", "id": 2, "special": 1}]})");
+    CHECK_THROWS_WITH_AS(qwen_vl::QwenTokenizer::from_file(bad_special),
+                         doctest::Contains("\"special\" must be true or false"), omni::Error);
   }
 
   TEST_CASE("the chat template and image pads give the fixture prompt's layout") {

@@ -26,6 +26,18 @@ std::optional<std::string> token_text(const nlohmann::json& value, const fs::pat
                                 file.string(), key));
 }
 
+// `object[key]` as a boolean, `fallback` when absent or null.
+bool optional_bool(const nlohmann::json& object, const char* key, bool fallback,
+                   const fs::path& file) {
+  const auto found = object.find(key);
+  if (found == object.end() || found->is_null()) return fallback;
+  if (!found->is_boolean()) {
+    throw omni::Error(fmt::format("{}: '{}' must be true or false, got {}", file.string(), key,
+                                  found->dump()));
+  }
+  return found->get<bool>();
+}
+
 void read_special_tokens(const nlohmann::json& json, const fs::path& file,
                          TokenizerSettings& settings) {
   struct Slot {
@@ -71,7 +83,7 @@ void read_added_tokens(const nlohmann::json& decoder, const fs::path& file,
     auto content = token_text(value, file, "added_tokens_decoder");
     if (!content) continue;
     entry.content = *content;
-    entry.special = value.is_object() && value.value("special", false);
+    entry.special = value.is_object() && optional_bool(value, "special", false, file);
     settings.added_tokens.push_back(std::move(entry));
   }
 }
@@ -119,7 +131,8 @@ TokenizerSettings read_tokenizer_settings(const fs::path& folder) {
     if (config.contains("extra_ids") && config["extra_ids"].is_number_integer()) {
       settings.extra_ids = config["extra_ids"].get<std::int64_t>();
     }
-    settings.clean_up_tokenization_spaces = config.value("clean_up_tokenization_spaces", false);
+    settings.clean_up_tokenization_spaces =
+        optional_bool(config, "clean_up_tokenization_spaces", false, config_file);
   }
   const fs::path map_file = folder / "special_tokens_map.json";
   if (fs::is_regular_file(map_file)) {
