@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "omni/error.hpp"
+#include "omni/json_config.hpp"
 #include "omni/model_folder.hpp"
 #include "test_checks.hpp"
 #include "test_support.hpp"
@@ -64,6 +65,31 @@ void lay_out_cache(const omni::test::TempDir& hub) {
 }  // namespace
 
 TEST_SUITE("model_folder") {
+  TEST_CASE("config.json integers: whole floats pass, values beyond the type are refused") {
+    const omni::JsonConfig config(nlohmann::json::parse(R"({
+      "whole": 1000.0, "big": 1e300, "negative": -5, "past_int64": 18446744073709551615,
+      "sizes": [8, 16.0], "huge_in_list": [8, 7777777777777777777777777], "half": [1, 2.5]
+    })"), "vae/config.json");
+    CHECK(config.get<std::int64_t>("whole") == 1000);
+    CHECK(config.get<int>("negative") == -5);
+    CHECK(config.get<std::vector<std::int64_t>>("sizes") == std::vector<std::int64_t>{8, 16});
+    // Found by the model_config_json fuzz target: converting these was undefined behaviour.
+    CHECK_THROWS_WITH_AS(config.get<std::int64_t>("big"),
+                         "vae/config.json: key 'big': expected an integer, got 1e+300", omni::Error);
+    CHECK_THROWS_WITH_AS(config.get<std::int64_t>("past_int64"),
+                         "vae/config.json: key 'past_int64': expected an integer, got "
+                         "18446744073709551615",
+                         omni::Error);
+    CHECK_THROWS_WITH_AS(config.get<std::uint32_t>("negative"),
+                         "vae/config.json: key 'negative': expected an integer, got -5", omni::Error);
+    CHECK_THROWS_WITH_AS(config.get<std::vector<std::int64_t>>("huge_in_list"),
+                         doctest::Contains("key 'huge_in_list': expected a list of integers, got [8,"),
+                         omni::Error);
+    CHECK_THROWS_WITH_AS(config.get<std::vector<std::int64_t>>("half"),
+                         "vae/config.json: key 'half': expected a list of integers, got [1,2.5]",
+                         omni::Error);
+  }
+
   TEST_CASE("the fixture folder opens by path with its components and configs") {
     const fs::path root = omni::test::fixtures_dir() / "flux" / "tiny-flux-kontext";
     const omni::ModelFolder folder = omni::ModelFolder::open(root.string());
