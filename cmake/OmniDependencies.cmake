@@ -100,6 +100,16 @@ omni_imported_library(omni::utf8proc UTF8PROC)
 
 # sentencepiece (T5's tokenizer), built static from source: its private protobuf must stay
 # hidden inside libomni_sentencepiece (see plugins/flux_kontext/CMakeLists.txt).
+# Debian's shared libsentencepiece can only be used through dlopen's RTLD_DEEPBIND, which the
+# sanitizers' runtime refuses; a sanitized build therefore always takes the pinned source, whose
+# static library the module hides without it.
+if(OMNI_SANITIZE)
+  set(omni_dependencies_chosen "${OMNI_DEPENDENCIES}")
+  set(OMNI_DEPENDENCIES source)
+  foreach(cached SENTENCEPIECE_INCLUDE_DIR SENTENCEPIECE_LIBRARY SENTENCEPIECE_TRAIN_LIBRARY)
+    unset(${cached} CACHE)
+  endforeach()
+endif()
 omni_dependency(sentencepiece SENTENCEPIECE_FOUND [=[
   find_path(SENTENCEPIECE_INCLUDE_DIR sentencepiece_processor.h)
   find_library(SENTENCEPIECE_LIBRARY NAMES sentencepiece)
@@ -109,6 +119,9 @@ omni_dependency(sentencepiece SENTENCEPIECE_FOUND [=[
   endif()
 ]=] STATIC CMAKE_ARGS -DSPM_ENABLE_SHARED=OFF -DSPM_USE_BUILTIN_PROTOBUF=ON
                       -DSPM_ENABLE_TCMALLOC=OFF)
+if(OMNI_SANITIZE)
+  set(OMNI_DEPENDENCIES "${omni_dependencies_chosen}")
+endif()
 add_library(omni::sentencepiece INTERFACE IMPORTED)
 set_target_properties(omni::sentencepiece PROPERTIES
   INTERFACE_LINK_LIBRARIES "${SENTENCEPIECE_TRAIN_LIBRARY};${SENTENCEPIECE_LIBRARY};Threads::Threads"

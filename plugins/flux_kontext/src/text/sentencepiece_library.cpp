@@ -28,15 +28,20 @@ namespace {
 
 constexpr const char* kLibraryName = "libomni_sentencepiece.so";
 
-// Beside libomni_flux_kontext, both in the build tree and once installed. Programs that link
-// the Flux objects directly (the tests, the benchmarks) find it through their RUNPATH.
+// Beside libomni_flux_kontext, both in the build tree and once installed. Programs in bin/
+// that link the Flux objects directly (the tests, the benchmarks) find it in ../lib, the
+// layout both trees share; the name alone is the last resort, searched through the RUNPATH of
+// whoever calls dlopen (under AddressSanitizer that is its own runtime, which has none).
 std::filesystem::path library_path() {
   Dl_info info{};
   if (dladdr(reinterpret_cast<const void*>(&library_path), &info) != 0 &&
       info.dli_fname != nullptr) {
-    const auto beside = std::filesystem::path(info.dli_fname).parent_path() / kLibraryName;
-    std::error_code error;
-    if (std::filesystem::exists(beside, error)) return beside;
+    const std::filesystem::path folder = std::filesystem::path(info.dli_fname).parent_path();
+    for (const std::filesystem::path& candidate :
+         {folder / kLibraryName, folder.parent_path() / "lib" / kLibraryName}) {
+      std::error_code error;
+      if (std::filesystem::exists(candidate, error)) return candidate;
+    }
   }
   return kLibraryName;
 }
@@ -49,11 +54,18 @@ void bind(void* library, const char* name, Function& slot, const std::filesystem
   }
 }
 
+#ifndef OMNI_SENTENCEPIECE_DEEPBIND
+#define OMNI_SENTENCEPIECE_DEEPBIND 1
+#endif
+// The module binds to its own protobuf first (see sentencepiece_c_api.h); sanitized builds,
+// whose module hides a static sentencepiece, do without.
+constexpr int kDeepBind = OMNI_SENTENCEPIECE_DEEPBIND ? RTLD_DEEPBIND : 0;
+
 // Opened once and never closed: models created from it may live until the process ends.
 const SentencePieceApi& api() {
   static const SentencePieceApi loaded = [] {
     const std::filesystem::path path = library_path();
-    void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+    void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | kDeepBind);
     if (library == nullptr) {
       throw omni::Error(fmt::format("Could not load library '{}': {}", path.string(), dlerror()));
     }
