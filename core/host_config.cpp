@@ -6,6 +6,7 @@
 
 #include "omni/error.hpp"
 #include "omni/trainer.hpp"
+#include "distributed_job.hpp"
 #include "plugin_search.hpp"
 
 namespace omni::host {
@@ -26,7 +27,7 @@ PreparedJob prepare_job(const JobRequest& request, Registry& registry) {
   // Every mistake the schemas can see is reported in one message, not one per run.
   document.collect_problems(true);
 
-  PreparedJob job{document, {}, {}, {}, 0, {}};
+  PreparedJob job{document, {}, {}, {}, 0, {}, {}};
   try {
     // Plugin folders in the config are relative to the config file, so a project folder can
     // carry its own plugins.
@@ -40,6 +41,7 @@ PreparedJob prepare_job(const JobRequest& request, Registry& registry) {
     if (job.threads < 0) root.fail("threads", "expected 0 (one per core) or a positive count");
     if (root.has("mode")) job.mode = root.get_enum("mode", {"cache", "fit", "predict", "all"});
     job.resume = root.get_optional<std::string>("resume");
+    job.distributed = read_distributed_settings(root);
     job.trainer = root.get<std::string>("trainer");
 
     PluginLoader loader(registry);

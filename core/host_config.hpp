@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "omni/config.hpp"
+#include "omni/distributed.hpp"
 #include "omni/plugin_loader.hpp"
 #include "omni/registry.hpp"
 
@@ -25,6 +26,7 @@ struct PreparedJob {
   std::optional<std::string> mode;    // top-level `mode`, the default for --mode
   std::optional<std::string> resume;  // top-level `resume`, the default for --resume
   int threads = 0;                    // 0: one per core
+  DistributedSettings distributed;    // top-level `distributed`
   PluginReport plugins;
 };
 

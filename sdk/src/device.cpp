@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <torch/cuda.h>
 
+#include "omni/distributed.hpp"
 #include "omni/error.hpp"
 
 namespace omni {
@@ -45,10 +46,12 @@ std::string check_device(std::string_view text) {
 }
 
 c10::Device parse_device(std::string_view text, std::string_view what) {
-  if (std::string problem = check_device(text); !problem.empty()) {
+  // In a data-parallel job "cuda" is this rank's own GPU (distributed.hpp).
+  const std::string resolved = resolve_default_cuda(text);
+  if (std::string problem = check_device(resolved); !problem.empty()) {
     throw Error(fmt::format("{}: {}", what, problem));
   }
-  return c10::Device(std::string(text));
+  return c10::Device(resolved);
 }
 
 c10::ScalarType parse_dtype(std::string_view text, std::string_view what) {

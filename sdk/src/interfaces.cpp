@@ -1,5 +1,6 @@
 // Out-of-line destructors: the key functions that give each exported class one type info.
 #include "omni/component.hpp"
+#include "omni/distributed.hpp"
 #include "omni/error.hpp"
 #include "omni/prompt_enhancer.hpp"
 #include "omni/text_encoder.hpp"
@@ -35,6 +36,10 @@ std::string_view stage_name(Stage stage) {
     case Stage::predict: return "predict";
   }
   return "stage";
+}
+
+ProcessGroup& process_group_of(const StageContext& context) {
+  return context.group != nullptr ? *context.group : single_process_group();
 }
 
 }  // namespace omni

@@ -10,6 +10,8 @@
 
 namespace omni {
 
+class ProcessGroup;
+
 enum class Stage { cache, fit, predict };
 
 OMNI_API std::string_view stage_name(Stage stage);
@@ -39,7 +41,13 @@ struct StageContext {
   const std::atomic<bool>* stop_requested = nullptr;
   // For the predict stage: when set, edit exactly this instead of the config's predict list.
   const PredictRequest* predict_request = nullptr;
+  // The job's data-parallel group (omni/distributed.hpp); null for a lone process. Read it
+  // through process_group_of(context).
+  ProcessGroup* group = nullptr;
 };
+
+// The stage's process group: the job's, or the single-process group.
+OMNI_API ProcessGroup& process_group_of(const StageContext& context);
 
 // A training recipe: owns the config sections it reads and runs the stages of a job.
 class OMNI_API Trainer {

@@ -83,6 +83,7 @@ void save_checkpoint(const fs::path& run_dir, const TrainingPosition& position,
                                                     {"epoch", position.epoch},
                                                     {"cursor", position.cursor},
                                                     {"smoothed_loss", position.smoothed_loss},
+                                                    {"global_batch_size", position.global_batch_size},
                                                     {"format", 1}}
                                          .dump(2));
     write_text(partial / kConfigFile, config_yaml);
@@ -127,6 +128,7 @@ CheckpointContents load_checkpoint(const fs::path& folder) {
     contents.position.epoch = state.at("epoch").get<std::int64_t>();
     contents.position.cursor = state.at("cursor").get<std::int64_t>();
     contents.position.smoothed_loss = state.at("smoothed_loss").get<double>();
+    contents.position.global_batch_size = state.value("global_batch_size", std::int64_t{0});
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("--resume: '{}' is unreadable: {}",
                                   (folder / kStateFile).string(), e.what()));

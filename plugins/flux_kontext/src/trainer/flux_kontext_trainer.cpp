@@ -9,6 +9,7 @@
 #include "flux_kontext/trainer/kontext_components.hpp"
 #include "trainer/kontext_cache_plan.hpp"
 #include "omni/crc32c.hpp"
+#include "omni/distributed.hpp"
 #include "omni/error.hpp"
 
 namespace flux_kontext {
@@ -68,6 +69,17 @@ std::unique_ptr<omni::PromptEnhancer> FluxKontextTrainer::make_prompt_enhancer(
 
 CachePlan FluxKontextTrainer::prepare_cache(const omni::StageContext& context,
                                             const TrainerConfig& config) const {
+  // In a data-parallel job rank 0 makes the missing inputs and fills the cache while the
+  // others wait; they then find everything ready and only read it.
+  std::optional<CachePlan> plan;
+  omni::process_group_of(context).main_rank_first("preparing the data set and the cache", [&] {
+    plan = prepare_cache_here(context, config);
+  });
+  return std::move(*plan);
+}
+
+CachePlan FluxKontextTrainer::prepare_cache_here(const omni::StageContext& context,
+                                                 const TrainerConfig& config) const {
   remove_interrupted_writes_of(config);
   make_missing_inputs(config);
   KontextModelPaths paths = resolve_model_paths(config.model);

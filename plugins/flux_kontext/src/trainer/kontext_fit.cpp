@@ -24,6 +24,7 @@
 #include "trainer/kontext_validation.hpp"
 #include "trainer/run_report.hpp"
 #include "omni/cuda_runtime.hpp"
+#include "omni/distributed.hpp"
 #include "omni/error.hpp"
 #include "omni/malloc_tuning.hpp"
 
@@ -43,10 +44,12 @@ std::string bucket_key(const SampleSizes& sizes) {
   return key;
 }
 
-// The batches of one epoch: samples in the epoch's order, grouped by bucket (one shape per
-// batch); a bucket's last, smaller batch comes at the end of the epoch.
+// The batches of one epoch across all ranks: samples in the epoch's order, grouped by bucket
+// (one shape per batch) into batches of `batch_size` (data.batch_size x ranks); a bucket's
+// last, smaller batch comes at the end of the epoch. Every rank computes the same list.
 std::vector<std::vector<std::int64_t>> epoch_batches(const CachePlan& plan, std::uint64_t seed,
-                                                     std::int64_t epoch, const DataConfig& data) {
+                                                     std::int64_t epoch, const DataConfig& data,
+                                                     std::int64_t batch_size) {
   const auto order = epoch_order(seed, static_cast<std::uint64_t>(epoch),
                                  static_cast<std::int64_t>(plan.samples.size()), data.shuffle);
   std::map<std::string, std::vector<std::int64_t>> pending;
@@ -59,7 +62,7 @@ std::vector<std::vector<std::int64_t>> epoch_batches(const CachePlan& plan, std:
       first_seen.push_back(key);
     }
     bucket.push_back(index);
-    if (static_cast<int>(bucket.size()) == data.batch_size) {
+    if (static_cast<std::int64_t>(bucket.size()) == batch_size) {
       batches.push_back(std::move(bucket));
       bucket.clear();
     }
@@ -68,6 +71,16 @@ std::vector<std::vector<std::int64_t>> epoch_batches(const CachePlan& plan, std:
     if (!pending[key].empty()) batches.push_back(std::move(pending[key]));
   }
   return batches;
+}
+
+// This rank's share of a global batch: a contiguous slice, as even as the count allows (the
+// full batches give every rank data.batch_size samples; a bucket's last batch may leave a
+// rank none).
+std::vector<std::int64_t> rank_share(const std::vector<std::int64_t>& batch, int rank, int ranks) {
+  const std::size_t count = batch.size();
+  const std::size_t begin = count * static_cast<std::size_t>(rank) / static_cast<std::size_t>(ranks);
+  const std::size_t end = count * static_cast<std::size_t>(rank + 1) / static_cast<std::size_t>(ranks);
+  return {batch.begin() + static_cast<std::ptrdiff_t>(begin), batch.begin() + static_cast<std::ptrdiff_t>(end)};
 }
 
 c10::ScalarType base_dtype(const std::string& mixed_precision) {
@@ -176,8 +189,17 @@ struct FitRun {
 
 // `--resume latest` with no checkpoint yet starts a new run, so that a fixed job script (a
 // preemptible machine, a Slurm requeue) launches the first start and every restart alike.
-FitRun open_fit_run(const std::optional<std::string>& resume, const std::string& output_dir) {
+FitRun open_fit_run(const std::optional<std::string>& resume, const std::string& output_dir,
+                    omni::ProcessGroup& group) {
   FitRun run;
+  if (!group.is_main()) {
+    // Rank 0 chooses the checkpoint and the run folder (one choice, even for `latest` while
+    // checkpoints come and go); this rank resumes from the same checkpoint and writes nothing.
+    const std::string checkpoint = group.share_from_main("checkpoint", "");
+    run.run_dir = group.share_from_main("run folder", "");
+    if (!checkpoint.empty()) run.resumed = omni::load_checkpoint(checkpoint);
+    return run;
+  }
   std::optional<std::filesystem::path> checkpoint;
   if (resume && *resume == "latest") {
     checkpoint = omni::latest_checkpoint(output_dir);
@@ -197,6 +219,10 @@ FitRun open_fit_run(const std::optional<std::string>& resume, const std::string&
     run.run_dir = omni::create_run_folder(output_dir);
   }
   fmt::print("fit: run folder {}\n", run.run_dir.string());
+  if (group.is_distributed()) {
+    group.share_from_main("checkpoint", checkpoint ? checkpoint->string() : "");
+    group.share_from_main("run folder", run.run_dir.string());
+  }
   return run;
 }
 
@@ -298,13 +324,20 @@ omni::LrSchedule lr_schedule_of(const TrainerConfig& config) {
 void FluxKontextTrainer::fit(const omni::StageContext& context) {
   components_ = context.components;
   const TrainConfig& train = config_.train;
-  KontextModelPaths paths = resolve_model_paths(config_.model);
   // Without a cache (cache.use_cache: false) the data set is encoded into a private folder
   // that is read into memory below and removed; the text encoders and the prompt enhancer
   // then run here and are unloaded before training.
   std::optional<EncodingSetup> encoding(std::in_place, config_, "encodings");
   CachePlan plan = prepare_cache(context, encoding->config);
-  const FitRun run = open_fit_run(context.resume, config_.logging.output_dir);
+  // After prepare_cache, which makes the model of a quickstart's first run (make_missing).
+  KontextModelPaths paths = resolve_model_paths(config_.model);
+  // Data parallelism: every rank trains the same LoRA on its share of each global batch, and
+  // the gradients are summed across ranks before each step. Only rank 0 writes.
+  omni::ProcessGroup& group = omni::process_group_of(context);
+  const int rank = group.rank();
+  const int ranks = group.world_size();
+  const bool writer = group.is_main();
+  const FitRun run = open_fit_run(context.resume, config_.logging.output_dir, group);
   const std::filesystem::path& run_dir = run.run_dir;
   const std::vector<CachedSample> samples = load_planned_samples(plan);
   CachedSample empty_prompt = *load_cached_sample(plan.empty_prompt_file, plan.empty_prompt_key);
@@ -321,22 +354,42 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
   omni::TrainingPosition position;
   if (run.resumed) position = restore_checkpoint(*run.resumed, trainable, *optimizer, device);
   const bool resumed = run.resumed.has_value();
+  const std::int64_t global_batch = static_cast<std::int64_t>(config_.data.batch_size) * ranks;
+  if (ranks > 1) {
+    fmt::print("fit: rank {} of {}: batch {} per rank, global batch {}\n", rank, ranks,
+               config_.data.batch_size, global_batch);
+    std::fflush(stdout);
+  }
+  if (resumed && position.global_batch_size != 0 && position.global_batch_size != global_batch &&
+      position.cursor > 0) {
+    // The checkpoint's cursor counts batches of its own global size, which this run cuts
+    // differently: the rest of that epoch is skipped rather than guessed.
+    fmt::print("fit: the checkpoint was written with a global batch of {} samples and this run "
+               "has {}; the rest of epoch {} is skipped (the data order continues exactly only "
+               "with the same global batch)\n",
+               position.global_batch_size, global_batch, position.epoch);
+    position.epoch += 1;
+    position.cursor = 0;
+  }
+  position.global_batch_size = global_batch;
 
   const std::optional<double> mu = timestep_shift_mu(train, paths, samples);
   const omni::LrSchedule schedule = lr_schedule_of(config_);
-  omni::TrainingLog log(run_dir, config_.logging.report_to != "none", train.max_train_steps, position);
-  // Validation (kontext_validation.hpp) samples with the model being trained.
+  std::optional<omni::TrainingLog> log;
+  if (writer) log.emplace(run_dir, config_.logging.report_to != "none", train.max_train_steps, position);
+  // Validation (kontext_validation.hpp) samples with the model being trained, on rank 0.
   std::unique_ptr<KontextValidation> validation;
-  if (config_.validation.enabled) {
+  if (config_.validation.enabled && writer) {
     validation = std::make_unique<KontextValidation>(*this, context, run_dir, mu);
   }
   std::int64_t last_validated = -1;
   auto validate = [&]() {
-    validation->run(*model, position.step, log);
+    validation->run(*model, position.step, *log);
     last_validated = position.step;
   };
   auto write_lora = [&](const std::filesystem::path& file) { save_lora_diffusers(file, *model, spec); };
   auto checkpoint = [&]() {
+    if (!writer) return;
     omni::save_checkpoint(run_dir, position, trainable, *optimizer, config_.config_yaml, write_lora,
                     train.keep_last_n);
   };
@@ -350,9 +403,14 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
   double last_lr = 0;
   auto write_log = [&]() {
     if (window_steps == 0) return;
+    if (!writer) {
+      window_loss = at::Tensor();
+      window_steps = 0;
+      return;
+    }
     const double loss = (window_loss / static_cast<double>(window_steps)).item<double>();
-    log.step(position, loss, last_lr, last_grad_norm.item<double>());
-    position.smoothed_loss = log.smoothed_loss();
+    log->step(position, loss, last_lr, last_grad_norm.item<double>());
+    position.smoothed_loss = log->smoothed_loss();
     window_loss = at::Tensor();
     window_steps = 0;
   };
@@ -363,24 +421,60 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
   // Steps skipped for a non-finite loss or gradient since the last good one.
   int bad_steps = 0;
   std::vector<std::string> step_sample_ids;  // the samples of the step being accumulated
+  // Host time in the step's gradient all-reduce (waiting for the slowest rank included).
+  double reduce_seconds = 0;
+  std::int64_t reduce_steps = 0;
   while (position.step < train.max_train_steps && !stopped) {
-    auto batches = epoch_batches(plan, seed, position.epoch, config_.data);
+    auto batches = epoch_batches(plan, seed, position.epoch, config_.data, global_batch);
     std::int64_t micro = 0;
     at::Tensor accumulated;  // the micro-batches' summed loss, on the device
     for (std::int64_t b = position.cursor; b < static_cast<std::int64_t>(batches.size()); ++b) {
-      const auto& batch = batches[static_cast<std::size_t>(b)];
+      const auto& global = batches[static_cast<std::size_t>(b)];
+      const std::vector<std::int64_t> batch = rank_share(global, rank, ranks);
       std::vector<const CachedSample*> members;
       for (std::int64_t index : batch) members.push_back(&samples[static_cast<std::size_t>(index)]);
       at::manual_seed(draw_seed(seed, static_cast<std::uint64_t>(position.epoch),
                                 static_cast<std::uint64_t>(b), DrawPurpose::micro_batch));
-      for (std::int64_t index : batch) {
+      for (std::int64_t index : global) {
         step_sample_ids.push_back(plan.samples[static_cast<std::size_t>(index)].source.id);
       }
-      at::Tensor loss = batch_loss(*model, members, batch, position.epoch, empty_prompt, mu);
-      (loss / static_cast<double>(train.gradient_accumulation_steps)).backward();
+      at::Tensor loss = at::zeros({}, at::TensorOptions().dtype(at::kFloat).device(device));
+      if (!batch.empty()) {
+        loss = batch_loss(*model, members, batch, position.epoch, empty_prompt, mu);
+        // The global batch's loss is the sum over ranks of each share's loss weighted by its
+        // size: a mean over all samples for the mean reductions, a sum for `sum`.
+        const bool summed = config_.loss.kind == "attention_mask_mse" && config_.loss.reduction == "sum";
+        if (!summed && batch.size() != global.size()) {
+          loss = loss * (static_cast<double>(batch.size()) / static_cast<double>(global.size()));
+        }
+        (loss / static_cast<double>(train.gradient_accumulation_steps)).backward();
+      }
       accumulated = accumulated.defined() ? accumulated + loss.detach() : loss.detach();
       if (++micro < train.gradient_accumulation_steps && b + 1 < static_cast<std::int64_t>(batches.size())) {
         continue;
+      }
+      bool stop_now = context.stop_requested && context.stop_requested->load();
+      if (ranks > 1) {
+        // One set of collectives per step: the gradients (zeros where this rank's share was
+        // empty), this rank's loss and whether it was told to stop.
+        std::vector<at::Tensor> reduced;
+        for (at::Tensor& param : params) {
+          if (!param.grad().defined()) param.mutable_grad() = at::zeros_like(param);
+          reduced.push_back(param.grad());
+        }
+        at::Tensor step_state = at::stack({accumulated.to(at::kFloat),
+                                           at::full({}, stop_now ? 1.0 : 0.0, accumulated.options().dtype(at::kFloat))});
+        reduced.push_back(step_state);
+        const auto reduce_start = std::chrono::steady_clock::now();
+        group.all_reduce_sum_in_buckets(reduced);
+        reduce_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - reduce_start).count();
+        reduce_steps += 1;
+        accumulated = step_state[0];
+        if (step_state[1].item<double>() > 0 && !stop_now) {
+          stop_now = true;
+          group.note_stop_by_peer();
+          fmt::print("fit: another rank was told to stop; rank {} stops with it\n", rank);
+        }
       }
       const double lr = config_.optimizer.lr * omni::lr_factor(schedule, position.step, config_.optimizer.lr);
       omni::set_learning_rate(*optimizer, lr);
@@ -426,8 +520,7 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
       accumulated = at::Tensor();
       const bool validating = validation && validation->due(position.step);
       const bool checkpointing = position.step % train.checkpointing_steps == 0;
-      const bool last = position.step >= train.max_train_steps ||
-                        (context.stop_requested && context.stop_requested->load());
+      const bool last = position.step >= train.max_train_steps || stop_now;
       if (position.step % train.log_every == 0 || validating || checkpointing || last) write_log();
       if (validating) validate();
       if (checkpointing) {
@@ -435,7 +528,7 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
         last_saved = position.step;
       }
       if (position.step >= train.max_train_steps) break;
-      if (context.stop_requested && context.stop_requested->load()) {
+      if (stop_now) {
         stopped = true;
         break;
       }
@@ -449,9 +542,17 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
   }
   write_log();
   if (last_saved != position.step) checkpoint();
+  if (reduce_steps > 0) {
+    fmt::print("fit: rank {}: gradient all-reduce {:.2f} ms per step over {} steps\n", rank,
+               1000.0 * reduce_seconds / static_cast<double>(reduce_steps), reduce_steps);
+  }
   if (stopped) {
     fmt::print("fit: stopped at step {}; continue with --resume {}\n", position.step,
                omni::checkpoint_folder(run_dir, position.step).string());
+    return;
+  }
+  if (!writer) {
+    fmt::print("fit: rank {} done, {} steps; rank 0 writes the LoRA\n", rank, position.step);
     return;
   }
   if (validation && last_validated != position.step) validate();
@@ -463,6 +564,9 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
   report.run_dir = run_dir;
   report.lora_file = lora_file;
   report.quickstart_targets = config_.make_missing.dataset.has_value();
+  report.batch_size = config_.data.batch_size;
+  report.ranks = ranks;
+  report.gradient_accumulation_steps = train.gradient_accumulation_steps;
   if (validation && config_.validation.compare_base) {
     KontextValidation::Comparison comparison = validation->compare_with_base(*model);
     report.held_out_base_loss = comparison.base_loss;

@@ -70,6 +70,12 @@ void write_run_report(const RunReport& report) {
 
   nlohmann::ordered_json summary;
   std::string text = fmt::format("=== run report: {}\n", report.run_dir.string());
+  const int global_batch = report.batch_size * report.ranks * report.gradient_accumulation_steps;
+  text += fmt::format("global batch     {} samples per step (batch {} x {} rank{} x {} accumulated)\n",
+                      global_batch, report.batch_size, report.ranks, report.ranks > 1 ? "s" : "",
+                      report.gradient_accumulation_steps);
+  summary["global_batch_size"] = global_batch;
+  summary["ranks"] = report.ranks;
   if (!curves.loss.empty()) {
     // Single steps are noisy (each draws its own timesteps): the means of the first and
     // last tenth say more.

@@ -14,6 +14,8 @@ namespace flux_kontext {
 struct RunReport {
   std::filesystem::path run_dir;
   std::filesystem::path lora_file;
+  // Samples per optimizer step across all ranks: batch size x ranks x accumulation.
+  int batch_size = 1, ranks = 1, gradient_accumulation_steps = 1;
   std::optional<double> held_out_base_loss, held_out_lora_loss;
   // controls | target | base prediction | LoRA prediction, one per held-out sample.
   std::vector<omni::Image> held_out_grids;

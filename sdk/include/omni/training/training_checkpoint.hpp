@@ -22,6 +22,9 @@ struct TrainingPosition {
   std::int64_t epoch = 0;
   std::int64_t cursor = 0;
   double smoothed_loss = 0;  // the console's running mean, so it continues too
+  // Samples per batch across all ranks when written (0: not recorded, an older checkpoint);
+  // `cursor` counts batches of this size.
+  std::int64_t global_batch_size = 0;
 };
 
 struct CheckpointContents {

@@ -62,7 +62,8 @@ class FLUX_KONTEXT_API FluxKontextTrainer : public omni::Trainer {
  protected:
   // Plans the data set's cache in `config.cache.cache_dir` and computes what is missing, on
   // `config.cache.devices` (the prompt enhancer, if any, too): the cache stage, and fit's
-  // first step so that a fit never trains on stale entries.
+  // first step so that a fit never trains on stale entries. In a data-parallel job rank 0
+  // prepares while the other ranks wait.
   CachePlan prepare_cache(const omni::StageContext& context, const TrainerConfig& config) const;
   // The configured enhancer, or null when the config asks for none. `stage_device` is the
   // running stage's device-map entry for it, which overrides the enhancer's `device` option.
@@ -73,6 +74,12 @@ class FLUX_KONTEXT_API FluxKontextTrainer : public omni::Trainer {
 
   TrainerConfig config_;
   std::optional<omni::ConfigView> enhancer_options_;
+
+ private:
+  // prepare_cache's work in this process.
+  CachePlan prepare_cache_here(const omni::StageContext& context, const TrainerConfig& config) const;
+
+ protected:
   std::string name_ = "FluxKontext";
   // The registry of the running stage: components named in the config (text encoders, the
   // prompt enhancer) are built through it. Null outside a stage.
