@@ -355,7 +355,23 @@ TEST_SUITE("distributed") {
     }
     CHECK(run_folders(folder / "out").empty());
 
-    // A world of 3 where only two ranks start: rank 0 names the missing one.
+    // Ranks started with different world sizes.
+    const int world_port = free_port();
+    std::string script;
+    for (const char* rank_and_world : {"0 2", "1 3"}) {
+      const std::string rank(1, rank_and_world[0]);
+      script += "(env RANK=" + rank + " WORLD_SIZE=" + std::string(1, rank_and_world[2]) +
+                " MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(world_port) + " sh -c " +
+                quote(quickstart_command(folder, quick)) + " > world-" + rank + ".log 2>&1) & ";
+    }
+    run_shell("cd " + quote(folder.string()) + " && timeout 300 sh -c " + quote(script + "wait"));
+    for (const char* log : {"world-0.log", "world-1.log"}) {
+      const std::string output = read_text(folder / log);
+      CAPTURE(output);
+      CHECK(output.find("distributed: rank 1 was started with a world size of 3 and rank 0 with 2") != std::string::npos);
+    }
+
+    // A world of 2 where only rank 0 starts: it names the missing one.
     const int port = free_port();
     auto lonely = run_shell("cd " + quote(folder.string()) + " && env RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 "
                             "MASTER_PORT=" + std::to_string(port) + " sh -c " + quote(quickstart_command(folder, quick)));

@@ -72,7 +72,10 @@ CachePlan FluxKontextTrainer::prepare_cache(const omni::StageContext& context,
   // In a data-parallel job rank 0 makes the missing inputs and fills the cache while the
   // others wait; they then find everything ready and only read it.
   std::optional<CachePlan> plan;
-  omni::process_group_of(context).main_rank_first("preparing the data set and the cache", [&] {
+  omni::ProcessGroup& group = omni::process_group_of(context);
+  group.main_rank_first("preparing the data set and the cache", [&] {
+    // Only rank 0 tidies: by the time the others get here it may be writing its run's files.
+    if (group.is_main()) remove_interrupted_writes_of(config);
     plan = prepare_cache_here(context, config);
   });
   return std::move(*plan);
@@ -80,7 +83,6 @@ CachePlan FluxKontextTrainer::prepare_cache(const omni::StageContext& context,
 
 CachePlan FluxKontextTrainer::prepare_cache_here(const omni::StageContext& context,
                                                  const TrainerConfig& config) const {
-  remove_interrupted_writes_of(config);
   make_missing_inputs(config);
   KontextModelPaths paths = resolve_model_paths(config.model);
   // The enhancer lives only as long as this call: it is unloaded before any training.
