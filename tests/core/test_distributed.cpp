@@ -120,6 +120,16 @@ fs::path only_run_folder(const fs::path& output) {
   return runs.front();
 }
 
+// A copy of `run`'s checkpoint of `step` as the only checkpoint of a new run folder under
+// `parent` (a resumed run writes into its checkpoint's run folder); returns the copy.
+fs::path copied_checkpoint(const fs::path& run, int step, const fs::path& parent) {
+  const std::string name = "checkpoint-" + std::to_string(step);
+  const fs::path copy = parent / "run-copy" / "checkpoints" / name;
+  fs::create_directories(copy.parent_path());
+  fs::copy(run / "checkpoints" / name, copy, fs::copy_options::recursive);
+  return copy;
+}
+
 // The largest difference between two LoRA files with the same tensors.
 double lora_difference(const fs::path& a, const fs::path& b) {
   auto first = omni::SafetensorsFile::open(a);
@@ -271,38 +281,28 @@ TEST_SUITE("distributed") {
     CHECK(again[0].output.find("all 8 samples are cached") != std::string::npos);
 
     // The 2-rank checkpoint of step 3, resumed by one process with batch 2 ...
-    const fs::path resume_one = folder / "resume-one" / "run-x";
-    fs::create_directories(resume_one / "checkpoints");
-    fs::copy(two / "checkpoints" / "checkpoint-3", resume_one / "checkpoints" / "checkpoint-3",
-             fs::copy_options::recursive);
+    const fs::path from_two = copied_checkpoint(two, 3, folder / "resume-one");
     auto resumed = run_shell(quickstart_command(folder, steps + " --set data.batch_size=2 --resume " +
-                                                            quote((resume_one / "checkpoints/checkpoint-3").string())));
+                                                            quote(from_two.string())));
     CAPTURE(resumed.output);
     REQUIRE(resumed.exit_code == 0);
     CHECK(lora_difference(one / "pytorch_lora_weights.safetensors",
-                          resume_one / "pytorch_lora_weights.safetensors") < 1e-5);
+                          from_two / "../.." / "pytorch_lora_weights.safetensors") < 1e-5);
 
     // ... and the 1-process checkpoint of step 3 resumed by two ranks with batch 1.
-    const fs::path resume_two = folder / "resume-two" / "run-x";
-    fs::create_directories(resume_two / "checkpoints");
-    fs::copy(one / "checkpoints" / "checkpoint-3", resume_two / "checkpoints" / "checkpoint-3",
-             fs::copy_options::recursive);
-    const std::string resume = steps + " --set data.batch_size=1 --resume " +
-                               quote((resume_two / "checkpoints/checkpoint-3").string());
+    const fs::path from_one = copied_checkpoint(one, 3, folder / "resume-two");
+    const std::string resume = steps + " --set data.batch_size=1 --resume " + quote(from_one.string());
     auto resumed_ranks = run_ranks(folder, {resume, resume});
     CAPTURE(resumed_ranks[0].output);
     REQUIRE(resumed_ranks[0].exit_code == 0);
     REQUIRE(resumed_ranks[1].exit_code == 0);
     CHECK(lora_difference(one / "pytorch_lora_weights.safetensors",
-                          resume_two / "pytorch_lora_weights.safetensors") < 1e-5);
+                          from_one / "../.." / "pytorch_lora_weights.safetensors") < 1e-5);
 
     // With another global batch the interrupted epoch cannot continue exactly: it is skipped.
-    const fs::path resume_other = folder / "resume-other" / "run-x";
-    fs::create_directories(resume_other / "checkpoints");
-    fs::copy(one / "checkpoints" / "checkpoint-3", resume_other / "checkpoints" / "checkpoint-3",
-             fs::copy_options::recursive);
+    const fs::path other_batch = copied_checkpoint(one, 3, folder / "resume-other");
     auto other = run_shell(quickstart_command(folder, steps + " --set data.batch_size=1 --resume " +
-                                                          quote((resume_other / "checkpoints/checkpoint-3").string())));
+                                                          quote(other_batch.string())));
     CAPTURE(other.output);
     REQUIRE(other.exit_code == 0);
     CHECK(other.output.find("written with a global batch of 2 samples and this run has 1; the rest "

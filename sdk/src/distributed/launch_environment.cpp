@@ -79,6 +79,16 @@ void check_position(const LaunchInfo& info, std::string_view rank_name,
 
 std::atomic<int> default_cuda_index{-1};
 
+// The variables one launcher sets.
+struct LauncherNames {
+  const char* launcher;
+  const char* rank;
+  const char* size;
+  const char* local_rank;
+  const char* local_size;  // null: Slurm's tasks per node
+  const char* marker;      // also required, when not null
+};
+
 }  // namespace
 
 std::string first_slurm_host(std::string_view node_list) {
@@ -112,57 +122,52 @@ std::string first_slurm_host(std::string_view node_list) {
 }
 
 LaunchInfo detect_launch(const EnvironmentLookup& lookup, const DistributedSettings& settings) {
+  // torchrun (and launchers that speak its variables, such as accelerate's), Open MPI, and a
+  // task of `srun` (SLURM_STEP_ID tells it from the batch script itself, where SLURM_PROCID
+  // is 0 and no other task runs). The first whose variables are set wins.
+  static const LauncherNames kLaunchers[] = {
+      {"torchrun", "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", nullptr},
+      {"mpirun", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK",
+       "OMPI_COMM_WORLD_LOCAL_SIZE", nullptr},
+      {"srun", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", nullptr, "SLURM_STEP_ID"},
+  };
   LaunchInfo info;
-  std::optional<std::string> address;
-  std::optional<int> port;
-  if (lookup("RANK") && lookup("WORLD_SIZE")) {
-    // torchrun (and any launcher that speaks its variables, such as accelerate's).
-    LaunchVariables vars(lookup, "torchrun");
-    info.launcher = "torchrun";
-    info.rank = vars.number("RANK");
-    info.world_size = vars.number("WORLD_SIZE");
-    check_position(info, "RANK", "WORLD_SIZE");
-    info.local_rank = vars.number_or("LOCAL_RANK", 0);
-    info.local_world_size = vars.number_or("LOCAL_WORLD_SIZE", 1);
-    address = vars.text("MASTER_ADDR");
-    if (vars.has("MASTER_PORT")) port = vars.number("MASTER_PORT");
-  } else if (lookup("OMPI_COMM_WORLD_RANK") && lookup("OMPI_COMM_WORLD_SIZE")) {
-    LaunchVariables vars(lookup, "mpirun");
-    info.launcher = "mpirun";
-    info.rank = vars.number("OMPI_COMM_WORLD_RANK");
-    info.world_size = vars.number("OMPI_COMM_WORLD_SIZE");
-    check_position(info, "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE");
-    info.local_rank = vars.number_or("OMPI_COMM_WORLD_LOCAL_RANK", 0);
-    info.local_world_size = vars.number_or("OMPI_COMM_WORLD_LOCAL_SIZE", 1);
-    address = vars.text("MASTER_ADDR");
-    if (vars.has("MASTER_PORT")) port = vars.number("MASTER_PORT");
-  } else if (lookup("SLURM_PROCID") && lookup("SLURM_NTASKS") && lookup("SLURM_STEP_ID")) {
-    // A task of `srun` (SLURM_STEP_ID tells it from the batch script itself, where
-    // SLURM_PROCID is 0 and no other task runs).
-    LaunchVariables vars(lookup, "srun");
-    info.launcher = "slurm";
-    info.rank = vars.number("SLURM_PROCID");
-    info.world_size = vars.number("SLURM_NTASKS");
-    check_position(info, "SLURM_PROCID", "SLURM_NTASKS");
-    info.local_rank = vars.number_or("SLURM_LOCALID", 0);
-    info.local_world_size = slurm_tasks_on_first_node(vars);
+  const LauncherNames* names = nullptr;
+  for (const LauncherNames& candidate : kLaunchers) {
+    if (lookup(candidate.rank) && lookup(candidate.size) &&
+        (candidate.marker == nullptr || lookup(candidate.marker))) {
+      names = &candidate;
+      break;
+    }
+  }
+  if (names == nullptr) return info;  // not launched as a group
+  const LaunchVariables vars(lookup, names->launcher);
+  info.launcher = names->launcher == std::string_view("srun") ? "slurm" : names->launcher;
+  info.rank = vars.number(names->rank);
+  info.world_size = vars.number(names->size);
+  check_position(info, names->rank, names->size);
+  info.local_rank = vars.number_or(names->local_rank, 0);
+  info.local_world_size = names->local_size ? vars.number_or(names->local_size, 1)
+                                            : slurm_tasks_on_first_node(vars);
+  std::optional<std::string> address = vars.text("MASTER_ADDR");
+  if (info.launcher == "slurm") {
+    // Rank 0 runs on the step's first node.
     for (const char* name : {"SLURM_STEP_NODELIST", "SLURM_JOB_NODELIST"}) {
       if (std::optional<std::string> nodes = vars.text(name)) {
         address = first_slurm_host(*nodes);
         break;
       }
     }
-    if (vars.has("MASTER_PORT")) port = vars.number("MASTER_PORT");
-  } else {
-    return info;  // not launched as a group
   }
+  std::optional<int> port;
+  if (vars.has("MASTER_PORT")) port = vars.number("MASTER_PORT");
   if (settings.master_addr) address = settings.master_addr;
   if (settings.master_port) port = settings.master_port;
   if (!address || address->empty()) {
     throw Error(fmt::format(
         "distributed: {} gives no rendezvous address; set distributed.master_addr in the "
         "config or MASTER_ADDR in the environment (the host of rank 0)",
-        info.launcher == "slurm" ? "srun" : info.launcher));
+        names->launcher));
   }
   info.master_addr = *address;
   info.master_port = port.value_or(kDefaultMasterPort);
