@@ -8,7 +8,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <atomic>
 #include <map>
+#include <thread>
 
 #include <ATen/ATen.h>
 #include <doctest/doctest.h>
@@ -247,6 +249,68 @@ TEST_SUITE("distributed") {
     group.main_rank_first("testing", [&] { runs += 1; });
     CHECK(runs == 1);
     CHECK(group.share_from_main("key", "value") == "value");
+  }
+
+  TEST_CASE("a c10d group of two ranks sums in buckets, broadcasts, shares and lets rank 0 go first") {
+    omni::DistributedSettings settings;
+    settings.backend = "gloo";
+    settings.timeout = std::chrono::seconds(20);
+    const int port = free_port();
+    std::atomic<int> order{0};
+    std::vector<std::string> failures(2);
+    std::vector<at::Tensor> summed(2), bucketed(2), halves(2), broadcasted(2);
+    std::vector<std::string> shared(2);
+    std::vector<int> turns(2, -1);
+    auto rank_body = [&](int rank) {
+      try {
+        omni::LaunchInfo launch;
+        launch.launcher = "torchrun";
+        launch.rank = rank;
+        launch.world_size = 2;
+        launch.master_addr = "127.0.0.1";
+        launch.master_port = port;
+        std::unique_ptr<omni::ProcessGroup> group = omni::join_process_group(launch, settings, "same job");
+        // Rank 0's work finishes before rank 1's starts.
+        group->main_rank_first("testing", [&] {
+          if (rank == 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+          turns[static_cast<std::size_t>(rank)] = order++;
+        });
+        summed[static_cast<std::size_t>(rank)] = at::full({5}, rank + 1.0);
+        group->all_reduce_sum(summed[static_cast<std::size_t>(rank)]);
+        // 12 floats of 4 bytes in buckets of at most 16 bytes, two dtypes: several collectives.
+        bucketed[static_cast<std::size_t>(rank)] = at::arange(12, at::kFloat).view({3, 4}) * (rank + 1);
+        halves[static_cast<std::size_t>(rank)] = at::full({2}, rank + 1.0, at::kDouble);
+        group->all_reduce_sum_in_buckets({bucketed[static_cast<std::size_t>(rank)].narrow(0, 0, 1),
+                                          bucketed[static_cast<std::size_t>(rank)].narrow(0, 1, 2),
+                                          halves[static_cast<std::size_t>(rank)]},
+                                         16);
+        broadcasted[static_cast<std::size_t>(rank)] = at::full({3}, rank == 1 ? 7.0 : 0.0);
+        group->broadcast(broadcasted[static_cast<std::size_t>(rank)], 1);
+        shared[static_cast<std::size_t>(rank)] = group->share_from_main("word", rank == 0 ? "from rank 0" : "");
+        group->barrier("the end");
+        group->finish();
+      } catch (const std::exception& error) {
+        failures[static_cast<std::size_t>(rank)] = error.what();
+      }
+    };
+    std::thread second(rank_body, 1);
+    rank_body(0);
+    second.join();
+    omni::set_default_cuda_index(-1);
+    CHECK(failures[0] == "");
+    CHECK(failures[1] == "");
+    REQUIRE(failures[0].empty());
+    REQUIRE(failures[1].empty());
+    CHECK(turns[0] == 0);
+    CHECK(turns[1] == 1);
+    for (int rank = 0; rank < 2; ++rank) {
+      const auto r = static_cast<std::size_t>(rank);
+      CHECK(at::equal(summed[r], at::full({5}, 3.0)));
+      CHECK(at::equal(bucketed[r], at::arange(12, at::kFloat).view({3, 4}) * 3));
+      CHECK(at::equal(halves[r], at::full({2}, 3.0, at::kDouble)));
+      CHECK(at::equal(broadcasted[r], at::full({3}, 7.0)));
+      CHECK(shared[r] == "from rank 0");
+    }
   }
 
   TEST_CASE("two ranks with batch 1 train the LoRA of one process with batch 2, and resume each other") {
