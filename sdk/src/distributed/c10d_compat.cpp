@@ -98,6 +98,18 @@ BackendHandle make_nccl(const c10::intrusive_ptr<::c10d::Store>& store, int rank
 }
 #endif
 
+// LibTorch 2.x's TCPStore asks for its libuv server by default, which a LibTorch built
+// without libuv (Debian's 2.6) refuses; 1.13 has no such option.
+template <typename Options>
+auto without_libuv(Options& options, int) -> decltype(options.useLibUV = false, bool()) {
+  options.useLibUV = false;
+  return true;
+}
+template <typename Options>
+bool without_libuv(Options&, long) {
+  return false;
+}
+
 }  // namespace
 
 std::shared_ptr<StoreConnection> connect_store(const std::string& host, int port, bool serve,
@@ -107,6 +119,11 @@ std::shared_ptr<StoreConnection> connect_store(const std::string& host, int port
   options.isServer = serve;
   options.waitWorkers = false;  // the ranks' arrival is checked, with names, by the caller
   options.timeout = timeout;
+  try {
+    return std::make_shared<TcpStoreConnection>(c10::make_intrusive<::c10d::TCPStore>(host, options));
+  } catch (const std::exception& error) {
+    if (std::string(error.what()).find("libuv") == std::string::npos || !without_libuv(options, 0)) throw;
+  }
   return std::make_shared<TcpStoreConnection>(c10::make_intrusive<::c10d::TCPStore>(host, options));
 }
 
