@@ -426,8 +426,6 @@ std::string check_ranks_agree(StoreConnection& store, const LaunchInfo& launch,
 
 }  // namespace
 
-void ProcessGroup::finish() {}
-
 std::unique_ptr<ProcessGroup> join_process_group(const LaunchInfo& launch,
                                                  const DistributedSettings& settings,
                                                  const std::string& job_identity) {

@@ -11,6 +11,8 @@ namespace omni {
 
 ProcessGroup::~ProcessGroup() = default;
 
+void ProcessGroup::finish() {}
+
 void ProcessGroup::all_reduce_sum_in_buckets(const std::vector<at::Tensor>& tensors,
                                              std::size_t bucket_bytes) {
   if (!is_distributed()) return;
