@@ -170,10 +170,9 @@ class C10dProcessGroup final : public ProcessGroup {
   C10dProcessGroup(const LaunchInfo& launch, std::shared_ptr<StoreConnection> store,
                    std::shared_ptr<StoreConnection> watch_store, std::chrono::milliseconds timeout,
                    std::string store_address)
-      : launch_(launch), store_(std::move(store)), store_address_(std::move(store_address)),
-        timeout_(timeout),
+      : launch_(launch), store_(std::move(store)),
         watch_(std::make_unique<LivenessWatch>(std::move(watch_store), launch.rank,
-                                               launch.world_size, timeout, store_address_)) {}
+                                               launch.world_size, timeout, std::move(store_address))) {}
 
   ~C10dProcessGroup() override {
     watch_.reset();
@@ -307,8 +306,6 @@ class C10dProcessGroup final : public ProcessGroup {
 
   LaunchInfo launch_;
   std::shared_ptr<StoreConnection> store_;
-  std::string store_address_;
-  std::chrono::milliseconds timeout_;
   std::unique_ptr<LivenessWatch> watch_;
   std::unique_ptr<c10d_compat::CollectiveBackend> backend_;
   std::int64_t sequence_ = 0;

@@ -421,6 +421,7 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
   // Steps skipped for a non-finite loss or gradient since the last good one.
   int bad_steps = 0;
   std::vector<std::string> step_sample_ids;  // the samples of the step being accumulated
+  const bool summed_loss = config_.loss.kind == "attention_mask_mse" && config_.loss.reduction == "sum";
   // Host time in the step's gradient all-reduce (waiting for the slowest rank included).
   double reduce_seconds = 0;
   std::int64_t reduce_steps = 0;
@@ -438,13 +439,15 @@ void FluxKontextTrainer::fit(const omni::StageContext& context) {
       for (std::int64_t index : global) {
         step_sample_ids.push_back(plan.samples[static_cast<std::size_t>(index)].source.id);
       }
-      at::Tensor loss = at::zeros({}, at::TensorOptions().dtype(at::kFloat).device(device));
-      if (!batch.empty()) {
+      at::Tensor loss;
+      if (batch.empty()) {
+        // A bucket's last batch left this rank no share: it adds nothing but takes part.
+        loss = at::zeros({}, at::TensorOptions().dtype(at::kFloat).device(device));
+      } else {
         loss = batch_loss(*model, members, batch, position.epoch, empty_prompt, mu);
         // The global batch's loss is the sum over ranks of each share's loss weighted by its
         // size: a mean over all samples for the mean reductions, a sum for `sum`.
-        const bool summed = config_.loss.kind == "attention_mask_mse" && config_.loss.reduction == "sum";
-        if (!summed && batch.size() != global.size()) {
+        if (!summed_loss && batch.size() != global.size()) {
           loss = loss * (static_cast<double>(batch.size()) / static_cast<double>(global.size()));
         }
         (loss / static_cast<double>(train.gradient_accumulation_steps)).backward();
