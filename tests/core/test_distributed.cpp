@@ -165,6 +165,14 @@ TEST_SUITE("distributed") {
     CHECK(info.local_world_size == 2);
     CHECK(info.master_addr == "node7");
     CHECK(info.master_port == 29411);
+    CHECK_FALSE(info.launcher_hosts_store);
+    // torchrun's agent hosts the store and keeps it across restarts: keys per restart.
+    info = omni::detect_launch(lookup_in({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "node7"},
+                                          {"TORCHELASTIC_USE_AGENT_STORE", "True"},
+                                          {"TORCHELASTIC_RESTART_COUNT", "2"}}),
+                               defaults);
+    CHECK(info.launcher_hosts_store);
+    CHECK(info.store_key_prefix == "omnihost/restart-2/");
 
     info = omni::detect_launch(lookup_in({{"OMPI_COMM_WORLD_RANK", "2"}, {"OMPI_COMM_WORLD_SIZE", "4"},
                                           {"OMPI_COMM_WORLD_LOCAL_RANK", "0"},

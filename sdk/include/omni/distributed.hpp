@@ -38,6 +38,11 @@ struct LaunchInfo {
   int local_world_size = 1;  // ranks on this machine, which share its cores
   std::string master_addr;   // the rendezvous store's host (rank 0's machine)
   int master_port = 0;
+  // torchrun's agent hosts the store itself (TORCHELASTIC_USE_AGENT_STORE), and keeps it
+  // across the restarts of its workers: rank 0 connects to it instead of hosting one, and the
+  // job's keys live under a prefix of their own per restart.
+  bool launcher_hosts_store = false;
+  std::string store_key_prefix = "omnihost/";
 };
 
 // Reads the launcher's variables through `lookup` (the process environment in the overload

@@ -27,7 +27,7 @@ using BackendHandle = c10::intrusive_ptr<::c10d::ProcessGroup>;
 
 class TcpStoreConnection final : public StoreConnection {
  public:
-  explicit TcpStoreConnection(c10::intrusive_ptr<::c10d::TCPStore> store) : store_(std::move(store)) {}
+  explicit TcpStoreConnection(c10::intrusive_ptr<::c10d::Store> store) : store_(std::move(store)) {}
 
   void set(const std::string& key, const std::string& value) override {
     store_->set(key, std::vector<std::uint8_t>(value.begin(), value.end()));
@@ -43,10 +43,10 @@ class TcpStoreConnection final : public StoreConnection {
     return store_->add(key, delta);
   }
 
-  const c10::intrusive_ptr<::c10d::TCPStore>& store() const { return store_; }
+  const c10::intrusive_ptr<::c10d::Store>& store() const { return store_; }
 
  private:
-  c10::intrusive_ptr<::c10d::TCPStore> store_;
+  c10::intrusive_ptr<::c10d::Store> store_;
 };
 
 class C10dBackend final : public CollectiveBackend {
@@ -113,18 +113,21 @@ bool without_libuv(Options&, long) {
 }  // namespace
 
 std::shared_ptr<StoreConnection> connect_store(const std::string& host, int port, bool serve,
-                                               std::chrono::milliseconds timeout) {
+                                               std::chrono::milliseconds timeout,
+                                               const std::string& key_prefix) {
   ::c10d::TCPStoreOptions options;
   options.port = static_cast<std::uint16_t>(port);
   options.isServer = serve;
   options.waitWorkers = false;  // the ranks' arrival is checked, with names, by the caller
   options.timeout = timeout;
+  c10::intrusive_ptr<::c10d::TCPStore> store;
   try {
-    return std::make_shared<TcpStoreConnection>(c10::make_intrusive<::c10d::TCPStore>(host, options));
+    store = c10::make_intrusive<::c10d::TCPStore>(host, options);
   } catch (const std::exception& error) {
     if (std::string(error.what()).find("libuv") == std::string::npos || !without_libuv(options, 0)) throw;
+    store = c10::make_intrusive<::c10d::TCPStore>(host, options);
   }
-  return std::make_shared<TcpStoreConnection>(c10::make_intrusive<::c10d::TCPStore>(host, options));
+  return std::make_shared<TcpStoreConnection>(c10::make_intrusive<::c10d::PrefixStore>(key_prefix, store));
 }
 
 bool has_nccl() {

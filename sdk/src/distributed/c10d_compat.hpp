@@ -24,10 +24,11 @@ class StoreConnection {
   virtual std::int64_t add(const std::string& key, std::int64_t delta) = 0;
 };
 
-// Hosts the store (`serve`: rank 0) or connects to it, retrying until `timeout`. Throws
-// std::exception with c10d's reason when that fails.
+// Hosts the store (`serve`: rank 0) or connects to it, retrying until `timeout`; every key
+// goes under `key_prefix`. Throws std::exception with c10d's reason when that fails.
 std::shared_ptr<StoreConnection> connect_store(const std::string& host, int port, bool serve,
-                                               std::chrono::milliseconds timeout);
+                                               std::chrono::milliseconds timeout,
+                                               const std::string& key_prefix);
 
 class CollectiveBackend {
  public:

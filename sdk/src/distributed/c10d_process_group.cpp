@@ -335,7 +335,8 @@ std::shared_ptr<StoreConnection> connect(const LaunchInfo& launch, bool serve,
                                          std::chrono::milliseconds timeout,
                                          const std::string& where) {
   try {
-    return c10d_compat::connect_store(launch.master_addr, launch.master_port, serve, timeout);
+    return c10d_compat::connect_store(launch.master_addr, launch.master_port, serve, timeout,
+                                      launch.store_key_prefix);
   } catch (const std::exception& error) {
     if (serve) {
       throw Error(fmt::format("distributed: rank 0 cannot host the rendezvous store on port {} "
@@ -429,7 +430,9 @@ std::unique_ptr<ProcessGroup> join_process_group(const LaunchInfo& launch,
   const std::string where = fmt::format("{}:{}", launch.master_addr, launch.master_port);
   const std::string backend = backend_for(settings, launch);
   const std::chrono::milliseconds timeout = settings.timeout;
-  std::shared_ptr<StoreConnection> store = connect(launch, launch.rank == 0, timeout, where);
+  // torchrun's agent already hosts a store at MASTER_ADDR:MASTER_PORT for its workers.
+  const bool serve = launch.rank == 0 && !launch.launcher_hosts_store;
+  std::shared_ptr<StoreConnection> store = connect(launch, serve, timeout, where);
   std::string verdict;
   try {
     verdict = check_ranks_agree(*store, launch, job_identity, timeout, where);

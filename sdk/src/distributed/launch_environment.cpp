@@ -161,6 +161,10 @@ LaunchInfo detect_launch(const EnvironmentLookup& lookup, const DistributedSetti
   }
   std::optional<int> port;
   if (vars.has("MASTER_PORT")) port = vars.number("MASTER_PORT");
+  if (info.launcher == "torchrun" && vars.text("TORCHELASTIC_USE_AGENT_STORE") == std::optional<std::string>("True")) {
+    info.launcher_hosts_store = true;
+    info.store_key_prefix = fmt::format("omnihost/restart-{}/", vars.number_or("TORCHELASTIC_RESTART_COUNT", 0));
+  }
   if (settings.master_addr) address = settings.master_addr;
   if (settings.master_port) port = settings.master_port;
   if (!address || address->empty()) {
